@@ -1,0 +1,1 @@
+"""The ways into BeatGrid: the ``beatgrid`` command line and the FastAPI service."""

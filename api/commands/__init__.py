@@ -1,0 +1,1 @@
+"""Subcommands of ``beatgrid``: one module per capability, each with ``register(sub)``."""

@@ -1,0 +1,396 @@
+"""``beatgrid staffing``, ``alignment``, ``hotspots`` and ``beats``: beats and their staff.
+
+* ``beatgrid staffing --project P [--policy F] [--out staffing.csv] [--map FILE.html]``:
+  which beats are understaffed, by which rule and by how much (one row per beat),
+  rolled up per responsibility area and station, and the police rooms flagged;
+* ``beatgrid alignment --project P``: governance grids against beats (多格合一);
+* ``beatgrid hotspots --project P``: kernel density, Gi* and period-on-period change;
+* ``beatgrid beats --project P``: derive beats (one per community) and responsibility
+  areas, and write them (``--dry-run`` only prints).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from beatgrid.gis.errors import InputError
+
+from ._common import add_map, add_project, ensure_parent, print_table
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "ok": 4}
+
+
+def _add_policy(p) -> None:
+    p.add_argument("--policy", metavar="FILE.toml",
+                   help="staffing policy overriding the shipped defaults "
+                        "(gis/defaults/staffing.toml; see docs/staffing.md)")
+
+
+def _add_tiles(p) -> None:
+    p.add_argument("--tiles", metavar="NAME|URL",
+                   help="basemap for --map: OpenStreetMap or a {z}/{x}/{y} URL template "
+                        "(default: none, the map stays offline)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("staffing", help="staffing gaps per beat: required vs actual, rules, "
+                                        "severity",
+                       description="Check every beat against the staffing policy and report "
+                                   "the gaps, the failed rules and a severity rank.")
+    add_project(p)
+    _add_policy(p)
+    p.add_argument("--out", metavar="FILE.csv", help="write one row per beat to this CSV")
+    p.add_argument("--areas-out", metavar="FILE.csv", help="write the roll-up per "
+                                                           "responsibility area")
+    p.add_argument("--stations-out", metavar="FILE.csv", help="write the roll-up per station")
+    p.add_argument("--rooms-out", metavar="FILE.csv", help="write the police room review")
+    p.add_argument("--period-days", type=float, metavar="DAYS",
+                   help="days the incidents cover (default: policy workload.period_days, "
+                        "else inferred)")
+    p.add_argument("--all", action="store_true", help="list every beat, not only understaffed")
+    p.add_argument("--limit", type=int, default=30, help="rows shown per table (default 30)")
+    add_map(p)
+    _add_tiles(p)
+    p.set_defaults(func=run_staffing)
+
+    p = sub.add_parser("alignment", help="multi-grid alignment of governance grids with beats",
+                       description="For each governance grid: the share of its households and "
+                                   "area in its main beat; misaligned grids; a score per beat; "
+                                   "the suggested reassignment.")
+    add_project(p)
+    _add_policy(p)
+    p.add_argument("--min-share", type=float, metavar="S",
+                   help="aligned when at least this share lies in the main beat "
+                        "(default: policy alignment.min_share)")
+    p.add_argument("--out", metavar="FILE.csv", help="write one row per governance grid")
+    p.add_argument("--beats-out", metavar="FILE.csv", help="write the score per beat")
+    p.add_argument("--reassign-out", metavar="FILE.csv", help="write the suggested moves")
+    p.add_argument("--limit", type=int, default=30, help="rows shown per table (default 30)")
+    add_map(p)
+    _add_tiles(p)
+    p.set_defaults(func=run_alignment)
+
+    p = sub.add_parser("hotspots", help="incident density, Gi* hot spots and change per beat",
+                       description="Kernel density of incidents, Getis-Ord Gi* on grids or "
+                                   "beats with permutation p-values, and period-on-period "
+                                   "change per beat.")
+    add_project(p)
+    _add_policy(p)
+    p.add_argument("--zones", choices=("auto", "grids", "beats"), default="auto",
+                   help="zones tested by Gi* (default: grids when planned, else beats)")
+    p.add_argument("--permutations", type=int, metavar="N",
+                   help="Gi* permutations (default: policy hotspots.permutations)")
+    p.add_argument("--preventable", action="store_true", help="preventable cases only")
+    p.add_argument("--period-days", type=int, metavar="DAYS",
+                   help="days per compared period (default: policy, 0 = half the span)")
+    p.add_argument("--compare", choices=("previous", "year"),
+                   help="compare with the previous period (环比) or a year before (同比)")
+    p.add_argument("--out", metavar="FILE.csv", help="write the Gi* result per zone")
+    p.add_argument("--change-out", metavar="FILE.csv", help="write the change per beat")
+    p.add_argument("--limit", type=int, default=30, help="rows shown per table (default 30)")
+    add_map(p)
+    _add_tiles(p)
+    p.set_defaults(func=run_hotspots)
+
+    p = sub.add_parser("beats", help="derive beats and responsibility areas and write them",
+                       description="One beat per community (rural villages may share one with "
+                                   "[beats] rural_merge), joined into contiguous "
+                                   "responsibility areas of balanced workload.")
+    add_project(p)
+    _add_policy(p)
+    p.add_argument("--areas", type=int, metavar="K", help="number of responsibility areas "
+                   "(default: beats / responsibility_areas.beats_per_area per station)")
+    p.add_argument("--balance-by", choices=("workload_hours", "incidents", "households",
+                                            "population_actual", "beats"),
+                   help="what areas balance (default: policy)")
+    p.add_argument("--rederive", action="store_true",
+                   help="rebuild the beats from the communities even when a beats layer exists")
+    p.add_argument("--keep-areas", action="store_true",
+                   help="keep loaded responsibility areas (beats take the area covering them)")
+    p.add_argument("--dry-run", action="store_true", help="print, do not write")
+    p.set_defaults(func=run_beats)
+
+
+def _policy(args):
+    from beatgrid.gis.staffing_policy import load_policy
+
+    return load_policy(args.policy)
+
+
+#: Layers each command reads (the others are never loaded).
+STAFFING_LAYERS = ["stations", "responsibility_areas", "beats", "communities", "police_rooms",
+                   "buildings", "grids", "incidents", "staff"]
+ALIGNMENT_LAYERS = ["beats", "communities", "buildings", "grids", "governance_grids"]
+HOTSPOT_LAYERS = ["beats", "communities", "grids", "incidents"]
+
+
+def _read(project: str, layers: list[str] | None = None) -> dict:
+    from beatgrid.gis.io.project import read_project
+
+    return read_project(project, layers)
+
+
+def _write_csv(df: pd.DataFrame, path: str | None, what: str) -> None:
+    if path:
+        df.to_csv(ensure_parent(path), index=False, encoding="utf-8")
+        print(f"{what}: {len(df):,} rows written to {path}")
+
+
+def _save(m, path: str) -> None:
+    from beatgrid.layers.base import save_map
+
+    save_map(m, ensure_parent(path))
+    print(f"map written to {path}")
+
+
+# -- staffing ------------------------------------------------------------------------------
+
+def run_staffing(args) -> int:
+    from beatgrid.gis.staffing import assess_project
+
+    policy = _policy(args)
+    layers = _read(args.project, STAFFING_LAYERS)
+    res = assess_project(layers, policy=policy, period_days=args.period_days)
+    g = res.gaps
+    for note in res.notes:
+        print(f"note: {note}")
+    bad = g[g["severity"] != "ok"]
+    levels = ", ".join(f"{n} {lv}" for lv, n in bad["severity"].value_counts().items())
+    print(f"{len(g):,} beats assessed; {len(bad):,} understaffed ({levels or 'none'})")
+    for role in ("officers", "auxiliaries", "floating_managers", "grid_workers"):
+        print(f"  {role:18s} required {int(g[f'{role}_required'].sum()):>7,}  actual "
+              f"{int(g[f'{role}_actual'].sum()):>7,}  short {int(g[f'{role}_gap'].sum()):>6,}")
+    shown = (g if args.all else bad).sort_values("severity_rank")
+    cols = ["severity_rank", "beat_id", "name", "population_actual", "population_floating",
+            "officers_required", "officers_actual", "auxiliaries_required",
+            "auxiliaries_actual", "floating_managers_required", "floating_managers_actual",
+            "grid_workers_required", "grid_workers_actual", "severity", "failed_rules"]
+    print("\nBeats" + ("" if args.all else " with a failed rule") + ", worst first:")
+    print_table(_short(shown[cols]).head(args.limit))
+    if len(shown) > args.limit:
+        print(f"... {len(shown) - args.limit} more (--limit, or --out FILE.csv)")
+    if res.areas["responsibility_area_id"].ne("(none)").any():
+        print("\nResponsibility areas:")
+        print_table(_rollup_view(res.areas, "responsibility_area_id").head(args.limit))
+    print("\nStations:")
+    print_table(_rollup_view(res.stations, "station_id").head(args.limit))
+    flagged = res.rooms[res.rooms["flagged"]]
+    rooms_total = int(res.rooms["room_id"].notna().sum())
+    print(f"\nPolice rooms flagged: {len(flagged):,} of {rooms_total:,}")
+    if len(flagged):
+        print_table(flagged[["room_id", "beat_id", "room_type", "office_condition",
+                             "officers_actual", "officers_required", "flags"]].head(args.limit))
+    _write_csv(g, args.out, "staffing")
+    _write_csv(res.areas, args.areas_out, "responsibility areas")
+    _write_csv(res.stations, args.stations_out, "stations")
+    _write_csv(res.rooms, args.rooms_out, "police rooms")
+    if args.map:
+        from beatgrid.layers.staffing_map import staffing_map
+
+        _save(staffing_map(res, rooms=layers.get("police_rooms"), tiles=args.tiles), args.map)
+    return 0
+
+
+def _short(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.rename(columns=lambda c: c.replace("floating_managers", "fm")
+                    .replace("grid_workers", "gw").replace("auxiliaries", "aux")
+                    .replace("officers", "off").replace("_required", "_req")
+                    .replace("_actual", "_act").replace("population_", "pop_")
+                    .replace("severity_rank", "rank"))
+    if "failed_rules" in out:
+        out["failed_rules"] = out["failed_rules"].str.replace(";", ",")
+    return out
+
+
+def _rollup_view(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    cols = [key, "beats", "understaffed_beats", "population_actual", "officers_required",
+            "officers_actual", "officers_gap", "auxiliaries_gap", "floating_managers_gap",
+            "grid_workers_gap", "worst_severity"]
+    if "community_officer_share" in df:
+        cols.append("community_officer_share")
+    return _short(df[cols])
+
+
+# -- alignment -----------------------------------------------------------------------------
+
+def run_alignment(args) -> int:
+    from beatgrid.gis.alignment import align_project
+
+    policy = _policy(args)
+    layers = _read(args.project, ALIGNMENT_LAYERS)
+    res = align_project(layers, policy=policy, min_share=args.min_share)
+    g = res.grids
+    mis = res.misaligned
+    print(f"{len(g):,} governance grids; {len(mis):,} misaligned (less than "
+          f"{res.min_share:.0%} of their households, or area, in one beat); "
+          f"{int(mis['households_affected'].sum()):,} households affected")
+    if len(mis):
+        print("\nMisaligned governance grids, most households affected first:")
+        view = mis[["grid_id", "department", "households", "beats_touched", "main_beat",
+                    "households_share", "area_share", "households_affected"]]
+        print_table(view.head(args.limit))
+        if len(mis) > args.limit:
+            print(f"... {len(mis) - args.limit} more (--out FILE.csv)")
+    print("\nAlignment score per beat (lowest first):")
+    print_table(res.beats.sort_values("alignment_score", na_position="last")
+                [["beat_id", "governance_grids", "main_of", "misaligned_grids", "households",
+                  "households_aligned", "alignment_score"]].head(args.limit))
+    if len(res.reassignments):
+        print("\nSuggested reassignment (each governance grid to the beat holding most of its "
+              "households):")
+        print_table(res.reassignments.head(args.limit), floatfmt="{:,.0f}")
+    _write_csv(g, args.out, "governance grids")
+    _write_csv(res.beats, args.beats_out, "beats")
+    _write_csv(res.reassignments, args.reassign_out, "reassignments")
+    if args.map:
+        from beatgrid.gis.beats import resolve_beats
+        from beatgrid.layers.staffing_map import alignment_map
+
+        beats, _, _ = resolve_beats(layers)
+        _save(alignment_map(res, layers["governance_grids"], beats, tiles=args.tiles), args.map)
+    return 0
+
+
+# -- hotspots ------------------------------------------------------------------------------
+
+def run_hotspots(args) -> int:
+    from beatgrid.gis.hotspots import hotspots_project
+
+    policy = _policy(args)
+    layers = _read(args.project, HOTSPOT_LAYERS)
+    res = hotspots_project(layers, zones=args.zones, policy=policy,
+                           permutations=args.permutations, preventable_only=args.preventable,
+                           period_days=args.period_days, compare=args.compare)
+    for note in res.notes:
+        print(f"note: {note}")
+    z = res.zones
+    hs = policy["hotspots"]
+    perms = args.permutations if args.permutations is not None else hs["permutations"]
+    print(f"Getis-Ord Gi* on {len(z):,} {res.zone_kind} ({hs['weights']} weights, {perms} "
+          f"permutations, p <= {hs['significance']}): {int((z.hotspot == 'hot').sum())} hot, "
+          f"{int((z.hotspot == 'cold').sum())} cold")
+    spots = pd.DataFrame(z.drop(columns="geometry"))
+    spots = spots[spots["hotspot"] != "not significant"].sort_values("gi_z", ascending=False)
+    if len(spots):
+        print_table(spots.head(args.limit))
+    d = res.density
+    if len(d):
+        top = d.sort_values("density_km2", ascending=False).iloc[0]
+        c = top.geometry.centroid
+        print(f"\nKernel density: {len(d):,} cells of {d.attrs['cell_m']:.0f} m, bandwidth "
+              f"{d.attrs['bandwidth_m']:.0f} m; peak {top.density_km2:,.1f} incidents/km² "
+              f"at {c.x:.5f}, {c.y:.5f}")
+    if res.change is not None:
+        ch = res.change
+        cur, prev = ch.attrs["current"], ch.attrs["previous"]
+        what = "preventable cases" if args.preventable else "incidents"
+        day = pd.Timedelta(days=1)
+        print(f"\nChange in {what} per beat: {cur[0]:%Y-%m-%d}..{cur[1] - day:%Y-%m-%d} "
+              f"vs {prev[0]:%Y-%m-%d}..{prev[1] - day:%Y-%m-%d}")
+        total = ch[ch["beat_id"] == "(all)"]
+        body = ch[ch["beat_id"] != "(all)"].sort_values("pct_change", na_position="last")
+        print_table(pd.concat([body.head(args.limit), total]), floatfmt="{:,.1f}")
+    _write_csv(pd.DataFrame(z.drop(columns="geometry")), args.out, "zones")
+    if res.change is not None:
+        _write_csv(res.change, args.change_out, "change")
+    if args.map:
+        from beatgrid.layers.staffing_map import hotspot_map
+
+        _save(hotspot_map(res, tiles=args.tiles), args.map)
+    return 0
+
+
+# -- beats ---------------------------------------------------------------------------------
+
+def run_beats(args) -> int:
+    from beatgrid.gis import beats as bm
+    from beatgrid.gis.io.project import write_layers
+    from beatgrid.gis.workload import workload_requirement
+
+    policy = _policy(args)
+    layers = _read(args.project, STAFFING_LAYERS)
+    comms = layers.get("communities")
+    writes: dict = {}
+    if args.rederive or layers.get("beats") is None or len(layers["beats"]) == 0:
+        if comms is None or len(comms) == 0:
+            raise InputError("the project has no communities to derive beats from",
+                             fix="import the communities layer first")
+        hh = None
+        bld = layers.get("buildings")
+        if bld is not None and len(bld) and "community_id" in bld:
+            hh = bld.groupby(bld["community_id"].astype(str))["households"].sum()
+        beats, beat_of = bm.derive_beats(comms, households=hh, policy=policy)
+        c = comms.copy()
+        c["beat_id"] = c["id"].astype(str).map(beat_of)
+        writes["communities"] = c
+        print(f"{len(beats):,} beats derived from {len(comms):,} communities")
+        # old beat -> new beat, through the communities (a merged village's room and
+        # roster follow it into the new beat)
+        old = comms["beat_id"].astype(object).where(comms["beat_id"].notna(), None) \
+            if "beat_id" in comms else pd.Series(None, index=comms.index, dtype=object)
+        pairs = pd.DataFrame({"old": old.to_numpy(), "new": c["beat_id"].to_numpy()}).dropna()
+        moves = pairs.drop_duplicates().groupby("old")["new"].agg(
+            lambda s: s.iloc[0] if s.nunique() == 1 else None).dropna()
+        known = set(beats["id"])
+        for name in ("police_rooms", "staff"):
+            frame = layers.get(name)
+            if frame is None or not len(frame):
+                continue
+            frame = frame.copy()
+            ids = frame["beat_id"].astype(object)
+            frame["beat_id"] = ids.map(lambda b: b if b in known else moves.get(b, b))
+            stale = frame["beat_id"].notna() & ~frame["beat_id"].isin(known)
+            if stale.any():
+                raise InputError(
+                    f"{int(stale.sum())} {name} row(s) refer to beats that the derived "
+                    f"beats do not keep (e.g. {frame.loc[stale, 'beat_id'].iloc[0]!r})",
+                    fix=f"update {name}.beat_id first, or run without --rederive")
+            if name == "staff":
+                roles = [r for r in ("community_officers", "auxiliaries", "floating_managers",
+                                     "grid_workers") if r in frame]
+                frame = frame.groupby("beat_id", as_index=False)[roles].sum()
+            if not frame["beat_id"].equals(layers[name]["beat_id"]):
+                writes[name] = frame
+                print(f"{name}: beat_id updated to the derived beats")
+    else:
+        beats, beat_of, _ = bm.resolve_beats(layers)
+        print(f"{len(beats):,} beats in the project")
+    beats = beats.reset_index(drop=True)
+    loaded = layers.get("responsibility_areas")
+    if args.keep_areas:
+        if loaded is None or len(loaded) == 0:
+            raise InputError("--keep-areas: the project has no responsibility areas",
+                             fix="drop --keep-areas to derive them")
+        area_of = bm.assign_loaded_areas(beats, loaded)
+        areas = loaded
+    else:
+        balance = args.balance_by or policy["responsibility_areas"]["balance_by"]
+        summary = bm.beat_summary(layers, beats=beats, beat_of=beat_of)
+        hours = None
+        inc = layers.get("incidents")
+        if balance == "workload_hours" and inc is not None and len(inc):
+            ib = bm.incident_beats(inc, beats)
+            hours = workload_requirement(inc, ib, policy=policy,
+                                         beat_ids=beats["id"].tolist())["committed_hours_week"]
+        elif balance == "workload_hours":
+            hours = pd.Series(0.0, index=beats["id"])
+        weights = bm.balance_weights(summary, balance_by=balance, workload_hours=hours)
+        beats["responsibility_area_id"] = None
+        area_of = bm.responsibility_areas(beats, weights=weights, k=args.areas, policy=policy)
+        areas = bm.area_polygons(beats, area_of)
+        w = pd.Series(weights, index=area_of.to_numpy()).groupby(level=0).sum()
+        print(f"{len(areas):,} responsibility areas balancing {balance}: per area min "
+              f"{w.min():,.1f}, mean {w.mean():,.1f}, max {w.max():,.1f}")
+    beats = bm.with_areas(beats, area_of)
+    table = beats.drop(columns="geometry").copy()
+    table["beats"] = 1
+    print_table(table.groupby("responsibility_area_id")
+                .agg(beats=("beats", "sum"), station_id=("station_id", "first"),
+                     members=("id", lambda s: ",".join(s))).reset_index())
+    if args.dry_run:
+        print("dry run: nothing written")
+        return 0
+    writes.update({"beats": beats, "responsibility_areas": areas})
+    write_layers(args.project, writes)
+    print(f"written to {args.project}: " + ", ".join(writes))
+    return 0

@@ -1,0 +1,125 @@
+"""Domain errors of the BeatGrid core.
+
+Every error the core raises for bad input is a :class:`BeatGridError`. Each one
+carries what went wrong, where (layer, argument, row) and how to fix it, so the
+command line can print it on one line and the API can map it to a 4xx status in
+one place (see ``api/errors.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class BeatGridError(Exception):
+    """Base class of every domain error: bad input, never a bug.
+
+    Parameters
+    ----------
+    message
+        What is wrong, naming the layer or argument and the offending value.
+    fix
+        How the user can fix it (one sentence).
+    status
+        The HTTP status the service answers with (4xx).
+    """
+
+    status = 400
+
+    def __init__(self, message: str, *, fix: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        if status is not None:
+            self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.message} Fix: {self.fix}" if self.fix else self.message
+
+
+class InputError(BeatGridError):
+    """An argument or an input file is unusable (wrong value, unknown column...)."""
+
+    status = 422
+
+
+class CRSError(BeatGridError):
+    """A layer has no coordinate reference system, or one BeatGrid cannot use."""
+
+    status = 422
+
+
+class NotFoundError(BeatGridError):
+    """A project, layer or feature named by the user does not exist."""
+
+    status = 404
+
+
+class ConflictError(BeatGridError):
+    """The request contradicts the current state (a locked grid, a stale edit...)."""
+
+    status = 409
+
+
+class PolicyError(BeatGridError):
+    """A settings or policy file is invalid: names the key, the value and the fix."""
+
+    status = 422
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found while validating a layer.
+
+    Attributes
+    ----------
+    layer, row_id, column, value
+        Where the problem is; ``row_id`` is the feature id (or the row number when
+        the id itself is missing) and may be ``None`` for layer-wide problems.
+    message
+        What is wrong.
+    fix
+        How to fix it.
+    severity
+        ``"error"`` (the project is not usable as is) or ``"warning"`` (BeatGrid
+        repaired or defaulted something; the user should know).
+    """
+
+    layer: str
+    message: str
+    fix: str
+    row_id: object = None
+    column: str | None = None
+    value: object = None
+    severity: str = "error"
+
+    def format(self) -> str:
+        where = self.layer
+        if self.row_id is not None:
+            where += f" id={self.row_id}"
+        if self.column:
+            where += f" column={self.column}"
+        value = "" if self.value is None else f" (value: {self.value!r})"
+        return f"[{self.severity}] {where}: {self.message}{value}. Fix: {self.fix}"
+
+
+class ValidationError(BeatGridError):
+    """Raised when a layer or a project has errors; carries *all* problems at once.
+
+    Parameters
+    ----------
+    problems
+        Every problem found (errors and warnings); the message quotes the first error.
+    """
+
+    status = 422
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        first = errors[0].format() if errors else "no details"
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(
+            f"{len(errors)} validation error(s): {first}{more}",
+            fix="run `beatgrid validate` for the full report",
+        )
