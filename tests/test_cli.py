@@ -84,3 +84,24 @@ def test_unknown_layer_on_export(tmp_path, capsys):
     assert main(["export", "castles", "--project", str(path), "--out",
                  str(tmp_path / "x.geojson")]) == 2
     assert "unknown layer 'castles'" in capsys.readouterr().err
+
+
+@pytest.mark.postgis
+def test_postgis_push_and_pull_round_trip(tmp_path, pg_url, pg_schema, capsys):
+    path = _project(tmp_path, households=(10, 20, 30))
+    assert main(["postgis", "push", "--project", str(path), "--url", pg_url,
+                 "--schema", pg_schema]) == 0
+    assert "3 buildings" in capsys.readouterr().out
+    back = tmp_path / "back.gpkg"
+    assert main(["postgis", "pull", "--project", str(back), "--url", pg_url,
+                 "--schema", pg_schema]) == 0
+    assert store.read_layer(back, "buildings")["households"].tolist() == [10, 20, 30]
+    assert main(["postgis", "pull", "--project", str(back), "--url", pg_url,
+                 "--schema", pg_schema]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_postgis_without_url_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("BEATGRID_PG_URL", raising=False)
+    assert main(["postgis", "layers"]) == 2
+    assert "no database URL given" in capsys.readouterr().err
