@@ -21,9 +21,17 @@ SAMPLE="sample-geodata/ningbo-jiangbei.gpkg"
 # DEMO STEPS: one shell command per entry, run in order from the repository root with
 # .venv/bin first on PATH (so `beatgrid` is the installed command). Extend here.
 # ======================================================================================
+# The committed sample stays untouched: the demo works on a copy in out/.
+PROJECT="out/jiangbei.gpkg"
 DEMO_STEPS=(
-    "beatgrid validate --project $SAMPLE"
-    "beatgrid info --project $SAMPLE"
+    "mkdir -p out && cp $SAMPLE $PROJECT"
+    "beatgrid validate --project $PROJECT"
+    "beatgrid info --project $PROJECT"
+    "beatgrid staffing --project $PROJECT --out out/staffing.csv --map out/staffing.html"
+    "beatgrid alignment --project $PROJECT --map out/alignment.html"
+    "beatgrid hotspots --project $PROJECT --map out/hotspots.html"
+    "beatgrid coverage --project $PROJECT --map out/coverage.html"
+    "beatgrid cameras recommend --project $PROJECT --budget 20 --map out/camera-proposals.html"
 )
 # ======================================================================================
 
@@ -37,4 +45,5 @@ for step in "${DEMO_STEPS[@]}"; do
     printf '\n==> [%d/%d] %s\n' "$n" "${#DEMO_STEPS[@]}" "$step"
     bash -c "$step" || bg_die "demo step $n failed: $step"
 done
-printf '\nDemo finished: %d step(s) ran.\n' "${#DEMO_STEPS[@]}"
+printf '\nDemo finished: %d step(s) ran. Results in out/: the project with its derived layers\n(%s, open it in QGIS), staffing.csv and offline HTML maps:\n' "${#DEMO_STEPS[@]}" "$PROJECT"
+ls -1 out/*.html | sed 's/^/  /'

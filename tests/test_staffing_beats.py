@@ -1,4 +1,4 @@
-"""Beats and responsibility areas (gis/beats.py): derive, summarise, join into areas."""
+"""Beats (gis/beats.py) and responsibility areas (gis/responsibility_areas.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from beatgrid.gis.beats import (_components, adjacency, area_polygons, assign_loaded_areas,
-                                balance_weights, beat_summary, derive_beats, grow_regions,
-                                resolve_beats, responsibility_areas)
+from beatgrid.gis import beats as beats_mod
+from beatgrid.gis import responsibility_areas as ra_mod
+from beatgrid.gis.beats import adjacency, beat_summary, derive_beats, resolve_beats
+from beatgrid.gis.responsibility_areas import (_components, area_polygons, assign_loaded_areas,
+                                               balance_weights, grow_regions,
+                                               responsibility_areas)
 from beatgrid.gis.errors import InputError
 
 X0, Y0, D = 121.50, 29.80, 0.01
@@ -182,3 +185,14 @@ def test_area_polygons_and_loaded_areas():
     assert assign_loaded_areas(b, loaded).tolist() == ["L1", "L2"]
     kept = b.assign(responsibility_area_id=["X", None])
     assert assign_loaded_areas(kept, loaded).tolist() == ["X", "L2"]
+
+
+def test_moved_area_functions_stay_importable_from_beats():
+    from beatgrid.gis.beats import responsibility_areas as old
+
+    assert old is responsibility_areas
+    for name in ("grow_regions", "balance_weights", "area_polygons", "assign_loaded_areas",
+                 "with_areas"):
+        assert getattr(beats_mod, name) is getattr(ra_mod, name)
+    with pytest.raises(AttributeError):
+        beats_mod.no_such_function  # noqa: B018

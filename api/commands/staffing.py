@@ -304,6 +304,7 @@ def run_hotspots(args) -> int:
 
 def run_beats(args) -> int:
     from beatgrid.gis import beats as bm
+    from beatgrid.gis import responsibility_areas as ra
     from beatgrid.gis.io.project import write_layers
     from beatgrid.gis.workload import workload_requirement
 
@@ -361,7 +362,7 @@ def run_beats(args) -> int:
         if loaded is None or len(loaded) == 0:
             raise InputError("--keep-areas: the project has no responsibility areas",
                              fix="drop --keep-areas to derive them")
-        area_of = bm.assign_loaded_areas(beats, loaded)
+        area_of = ra.assign_loaded_areas(beats, loaded)
         areas = loaded
     else:
         balance = args.balance_by or policy["responsibility_areas"]["balance_by"]
@@ -374,14 +375,14 @@ def run_beats(args) -> int:
                                          beat_ids=beats["id"].tolist())["committed_hours_week"]
         elif balance == "workload_hours":
             hours = pd.Series(0.0, index=beats["id"])
-        weights = bm.balance_weights(summary, balance_by=balance, workload_hours=hours)
+        weights = ra.balance_weights(summary, balance_by=balance, workload_hours=hours)
         beats["responsibility_area_id"] = None
-        area_of = bm.responsibility_areas(beats, weights=weights, k=args.areas, policy=policy)
-        areas = bm.area_polygons(beats, area_of)
+        area_of = ra.responsibility_areas(beats, weights=weights, k=args.areas, policy=policy)
+        areas = ra.area_polygons(beats, area_of)
         w = pd.Series(weights, index=area_of.to_numpy()).groupby(level=0).sum()
         print(f"{len(areas):,} responsibility areas balancing {balance}: per area min "
               f"{w.min():,.1f}, mean {w.mean():,.1f}, max {w.max():,.1f}")
-    beats = bm.with_areas(beats, area_of)
+    beats = ra.with_areas(beats, area_of)
     table = beats.drop(columns="geometry").copy()
     table["beats"] = 1
     print_table(table.groupby("responsibility_area_id")
