@@ -10,6 +10,8 @@ from beatgrid.gis import schema
 from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError, PolicyError
 from beatgrid.gis.sample import generate_district
+from beatgrid.gis.staffing import assess_project
+from beatgrid.gis.staffing_policy import load_policy
 
 
 @pytest.fixture(scope="module")
@@ -192,16 +194,119 @@ def test_incidents_concentrate_where_floating_residents_are(district, per_commun
     assert inc["occurred_at"].dt.month.nunique() == 12
 
 
-def test_some_beats_are_understaffed_under_the_seeds_rules(per_community):
-    s = per_community
-    actual = s["population_registered"] + s["population_floating"]
-    needs_two = (actual > 10_000) | (s["population_floating"] > s["population_registered"])
-    short_officers = needs_two & (s["community_officers"] < 2)
-    short_auxiliaries = s["auxiliaries"] < 1.5 * s["community_officers"]
-    assert short_officers.any() and (needs_two & (s["community_officers"] >= 2)).any()
-    assert short_auxiliaries.any() and not short_auxiliaries.all()
-    assert (s["floating_managers"] < s["population_floating"] / 500).any()
-    assert (s["grid_workers"] >= 1).all()
+# -- the staff roster under the shipped staffing policy -----------------------------------
+
+OFFICER_RULES = {"officers_per_beat", "officers_population", "officers_inverted",
+                 "officers_room_type", "officers_workload"}
+MILD_RULES = {"floating_managers_ratio", "grid_workers_per_grid"}
+
+
+def _outcome(gaps):
+    """Each beat's outcome: "full" (no failed rule), "severe" (an officer or auxiliary
+    rule failed) or "mild" (only floating managers / grid workers short)."""
+    failed = gaps["failed_rules"].map(lambda s: set(filter(None, s.split(";"))))
+    severe = failed.map(lambda f: bool(f & (OFFICER_RULES | {"auxiliaries_ratio"})))
+    return np.where(failed.map(len) == 0, "full", np.where(severe, "severe", "mild")), failed
+
+
+@pytest.fixture(scope="module")
+def staffing(district):
+    return assess_project(district, policy=load_policy())
+
+
+@pytest.fixture(scope="module")
+def big():
+    return generate_district(households=200_000, seed=0)
+
+
+def test_roster_has_full_severe_and_mild_beats_under_the_shipped_policy(staffing):
+    g = staffing.gaps
+    outcome, failed = _outcome(g)
+    counts = pd.Series(outcome).value_counts()
+    # 12 beats: round(0.4 x 12) fully staffed, round(0.3 x 12) clearly short, the rest mild
+    assert (counts["full"], counts["severe"], counts["mild"]) == (5, 4, 3)
+    full, severe, mild = (outcome == k for k in ("full", "severe", "mild"))
+    assert (g.loc[full, "severity"] == "ok").all()
+    assert (g.loc[~full, "severity"] != "ok").all()
+    # clearly understaffed: an officer short under 一区双警 / 人口倒挂 (and auxiliaries
+    # below 1:1.5), severity high or worse
+    assert (g.loc[severe, "officers_gap"] == 1).all()
+    assert (g.loc[severe, "officers_required"] == 2).all()
+    assert failed[severe].map(lambda f: "auxiliaries_ratio" in f).all()
+    assert g.loc[severe, "severity"].isin(["high", "critical"]).all()
+    # mildly short: officers and auxiliaries met, floating managers or grid workers short
+    assert failed[mild].map(lambda f: bool(f) and f <= MILD_RULES).all()
+    assert (g.loc[mild, ["officers_gap", "auxiliaries_gap"]] == 0).all().all()
+    assert g.loc[mild, "severity"].isin(["low", "medium"]).all()
+    assert failed[mild].map(lambda f: "floating_managers_ratio" in f).any()
+    assert failed[mild].map(lambda f: "grid_workers_per_grid" in f).any()
+    # fully staffed beats include some needing two officers (they have them)
+    assert ((g["officers_required"] == 2) & full).any()
+    assert (g.loc[full, "floating_managers_actual"] * 500
+            >= g.loc[full, "population_floating"]).all()
+
+
+def test_inversion_beats_are_clearly_understaffed(staffing):
+    g = staffing.gaps
+    inverted = g["population_floating"] > g["population_registered"]
+    assert inverted.sum() == 2
+    assert g.loc[inverted, "failed_rules"].str.contains("officers_inverted").all()
+    assert (g.loc[inverted, "officers_actual"] == 1).all()
+    assert g.loc[inverted, "severity"].isin(["high", "critical"]).all()
+    worst = g.sort_values("severity_rank").head(4)
+    assert set(g.loc[inverted, "beat_id"]) <= set(worst["beat_id"])
+
+
+def test_roster_counts_estimated_grids_and_workload(district, staffing):
+    g = staffing.gaps
+    # no basic grids are planned: grid workers are required per ceil(households / 500)
+    assert g["grids_estimated"].all()
+    assert (g["grid_workers_required"] == np.ceil(g["households"] / 500)).all()
+    assert (g["officers_required"] >= g["officers_workload"]).all()
+    assert (g["officers_workload"] >= 1).all()  # the incidents are counted
+    rooms = district["police_rooms"].set_index("beat_id")
+    assert (rooms.loc[g["beat_id"], "room_type"].to_numpy()
+            == np.where(g["officers_actual"] >= 2, 1, 2)).all()
+    assert staffing.rooms.loc[staffing.rooms["flags"].str.contains("understaffed"),
+                              "beat_id"].isin(g.loc[g["officers_gap"] > 0, "beat_id"]).all()
+
+
+def test_roster_proportions_hold_at_scale(big):
+    g = assess_project(big, policy=load_policy()).gaps
+    outcome, _ = _outcome(g)
+    counts = pd.Series(outcome).value_counts()
+    n = len(g)
+    assert n == 80
+    assert (counts["full"], counts["severe"], counts["mild"]) == (round(0.4 * n), round(0.3 * n),
+                                                                  n - 56)
+    inverted = g["population_floating"] > g["population_registered"]
+    assert inverted.sum() >= 10
+    assert (pd.Series(outcome)[inverted.to_numpy()] == "severe").all()
+    assert g.loc[outcome == "severe", "severity"].isin(["high", "critical"]).all()
+    assert (g.loc[outcome == "mild", "severity"] == "low").mean() >= 0.8
+
+
+def test_roster_follows_the_policy_and_settings_given():
+    policy = {"floating_managers": {"floating_per_manager": 800}}
+    layers = generate_district(households=15_000, seed=2, policy=policy,
+                               settings={"staff": {"fully_staffed_share": 0.5,
+                                                   "severely_short_share": 0.0}})
+    g = assess_project(layers, policy=load_policy(policy)).gaps
+    outcome, _ = _outcome(g)
+    inverted = (g["population_floating"] > g["population_registered"]).to_numpy()
+    assert len(g) == 6 and 1 <= inverted.sum() <= 2
+    # no severe quota: only the inversion beats are clearly short
+    assert (outcome == "full").sum() == 3
+    assert ((outcome == "severe") == inverted).all()
+
+
+def test_roster_has_its_own_random_stream():
+    a = generate_district(households=3000, seed=5)
+    b = generate_district(households=3000, seed=5, settings={"staff": {"spare_share": 1.0}})
+    for name in ("buildings", "cameras", "incidents", "estates", "key_places"):
+        _same(a[name], b[name])
+    assert (b["staff"]["auxiliaries"] >= a["staff"]["auxiliaries"]).all()
+    assert not a["staff"].equals(b["staff"])
 
 
 def test_police_rooms_of_both_types_and_several_conditions(district):
@@ -245,8 +350,7 @@ def test_governance_grids_mostly_but_not_always_nest_in_beats(metric):
 
 # -- scale, settings and input errors --------------------------------------------------
 
-def test_counts_scale_with_households(district):
-    big = generate_district(households=200_000, seed=0)
+def test_counts_scale_with_households(district, big):
     assert abs(big["buildings"]["households"].sum() - 200_000) <= 10_000
     assert 70 <= len(big["communities"]) <= 90
     assert 11 <= len(big["stations"]) <= 16
