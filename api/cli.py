@@ -16,12 +16,14 @@ import pkgutil
 import sys
 import warnings
 
-from beatgrid.gis.errors import BeatGridError
+from beatgrid.gis.errors import BeatGridError, ValidationError
 
 from . import commands
 
 #: Exit status for bad input (argparse also uses 2 for bad usage).
 EXIT_INPUT_ERROR = 2
+#: Validation problems listed at most when a write is refused.
+MAX_PROBLEMS_SHOWN = 20
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     except BeatGridError as exc:
         if args.debug:
             raise
-        print(f"beatgrid: error: {exc}", file=sys.stderr)
+        if isinstance(exc, ValidationError) and len(exc.errors) > 1:
+            shown = exc.errors[:MAX_PROBLEMS_SHOWN]
+            print(f"beatgrid: error: {len(exc.errors)} validation errors, nothing written:",
+                  file=sys.stderr)
+            for problem in shown:
+                print(f"  {problem.format()}", file=sys.stderr)
+            if len(exc.errors) > len(shown):
+                print(f"  ... and {len(exc.errors) - len(shown)} more", file=sys.stderr)
+        else:
+            print(f"beatgrid: error: {exc}", file=sys.stderr)
         status = EXIT_INPUT_ERROR
     except KeyboardInterrupt:
         print("beatgrid: interrupted", file=sys.stderr)

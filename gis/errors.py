@@ -119,7 +119,9 @@ class ValidationError(BeatGridError):
         errors = [p for p in self.problems if p.severity == "error"]
         first = errors[0].format() if errors else "no details"
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(
-            f"{len(errors)} validation error(s): {first}{more}",
-            fix="run `beatgrid validate` for the full report",
-        )
+        super().__init__(f"{len(errors)} validation error(s), nothing written: {first}{more}")
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The error-level problems (warnings excluded)."""
+        return [p for p in self.problems if p.severity == "error"]

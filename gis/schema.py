@@ -490,7 +490,7 @@ def conform_layer(
             bounds = _bounds_text(col)
             for idx in out.index[out_of_range]:
                 problems.append(_problem(
-                    spec, ids[idx], col.name, _scalar(values[idx]), f"value is outside {bounds}",
+                    spec, ids[idx], col.name, _scalar(values[idx]), f"value must be {bounds}",
                     f"give {col.name!r} a value {bounds}"))
 
     if spec.name == "incidents" and "category" in out.columns:

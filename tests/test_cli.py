@@ -49,7 +49,7 @@ def test_validate_errors_exit_1_with_report(tmp_path, capsys):
     csv = tmp_path / "problems.csv"
     assert main(["validate", "--project", str(path), "--csv", str(csv)]) == 1
     out = capsys.readouterr().out
-    assert "buildings id=b1 column=households: value is outside >= 0" in out
+    assert "buildings id=b1 column=households: value must be >= 0" in out
     assert "refers to a missing estates feature" in out
     assert "2 error(s)" in out
     assert csv.read_text().count("\n") == 3
@@ -105,3 +105,18 @@ def test_postgis_without_url_is_a_clear_error(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("BEATGRID_PG_URL", raising=False)
     assert main(["postgis", "layers"]) == 2
     assert "no database URL given" in capsys.readouterr().err
+
+
+def test_refused_import_lists_every_problem(tmp_path, capsys):
+    csv = tmp_path / "cams.csv"
+    csv.write_text(f"id,lng,lat,kind,direction\nK1,{LON},{LAT},road,400\n"
+                   f"K1,{LON},{LAT + 1e-3},tower,\n", encoding="utf-8")
+    project = _project(tmp_path)
+    before = project.read_bytes()
+    assert main(["import", "cameras", str(csv), "--project", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("beatgrid: error: 3 validation errors, nothing written:")
+    assert "cameras id=K1 column=direction: value must be between 0 and 360" in err
+    assert "column=kind: value is not allowed (value: 'tower')" in err
+    assert "id is used by 2 features" in err
+    assert project.read_bytes() == before

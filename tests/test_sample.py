@@ -388,3 +388,76 @@ def test_committed_sample_is_the_generator_output(district):
             assert shapely.equals_exact(a.geometry.array, b.geometry.array, tolerance=1e-9).all()
     assert (district["buildings"]["households"].to_numpy()
             == stored["buildings"]["households"].to_numpy()).all()
+
+
+# -- degenerate streets (clipping leftovers, lon/lat collapse) ------------------------------
+
+def test_street_frame_drops_clipping_leftovers_wherever_they_are():
+    from beatgrid.gis.sample.streets import MIN_STREET_PIECE_M, street_frame
+
+    line = shapely.LineString
+    geoms = np.array([
+        line([(0, 0), (100, 0)]),
+        shapely.MultiLineString([[(5, 5), (5 + 1e-13, 5)]]),   # nothing but a leftover
+        shapely.GeometryCollection([shapely.Point(3, 3), shapely.MultiLineString(
+            [[(0, 10), (50, 10)], [(50, 10), (50, 60)]])]),     # nested multi-part
+        None,
+        shapely.MultiLineString([[(0, 20), (1e-15, 20)], [(1e-15, 20), (40, 20)]]),
+    ], dtype=object)
+    s = street_frame(geoms, np.array(list("abcde"), dtype=object), comm=np.arange(5))
+    assert s["street_class"].tolist() == ["a", "c", "e"]
+    assert s["comm"].tolist() == [0, 2, 4]
+    parts = shapely.get_parts(s["geometry"].to_numpy())
+    assert (shapely.length(parts) > MIN_STREET_PIECE_M).all()
+    assert shapely.get_type_id(s["geometry"].to_numpy()).tolist() == [1, 1, 1]
+    assert street_frame([], "lane").empty
+    assert street_frame(geoms[1:2], "lane").empty
+
+
+def test_street_collapsing_in_lon_lat_is_dropped_not_emitted():
+    from beatgrid.gis.sample.common import ToStorage, conformed, frame
+    from beatgrid.gis.sample.district import _streets_frame
+
+    to = ToStorage(121.55, 29.92)
+    # the village road that households=1000, seed=6 clips: it starts exactly on its
+    # community's edge and the clip leaves a 4e-15 m piece, a valid line in metres...
+    a, b = (-17.36901870463387, 844.2703240112368), (-17.369018704633866, 844.2703240112368)
+    road = shapely.MultiLineString([[a, b], [(0.0, 900.0), (80.0, 900.0)]])
+    assert shapely.is_valid(road)
+    # ... whose ends round to one lon/lat point: the error seed 1 at 1M households hit
+    data = {"id": ["ST01"], "name": ["x路"], "street_class": ["tertiary"]}
+    with pytest.raises(RuntimeError, match="Too few points in geometry component"):
+        conformed(frame(data, [road], to, "streets"), "streets")
+    streets = pd.DataFrame({"geometry": [road, shapely.LineString([a, b]),
+                                         shapely.LineString([(0, 0), (10, 0)])],
+                            "name": ["甲路", "乙路", "丙路"],
+                            "street_class": ["tertiary", "lane", "lane"]})
+    out = conformed(_streets_frame(streets, to), "streets")
+    assert out["id"].tolist() == ["ST01", "ST02"] and out["name"].tolist() == ["甲路", "丙路"]
+    assert shapely.is_valid(out.geometry.array).all()
+    assert out.geometry.iloc[0].geom_type == "LineString"  # the collapsed part is gone
+
+
+def test_clipping_leftovers_of_a_small_district_never_reach_the_streets(monkeypatch):
+    """The root cause on a small input: households=1000, seed=6 clips a village road that
+    starts on its community's edge into a ~1e-15 m leftover plus the road."""
+    import beatgrid.gis.sample.streets as st
+
+    seen = []
+    original = st.street_frame
+
+    def spy(geoms, *args, **kwargs):
+        parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+        seen.append(float(shapely.length(parts).min()) if len(parts) else np.inf)
+        return original(geoms, *args, **kwargs)
+
+    monkeypatch.setattr(st, "street_frame", spy)
+    layers = generate_district(households=1000, seed=6)
+    assert min(seen) < 1e-9  # the leftover was there
+    streets = layers["streets"]
+    parts = shapely.get_parts(streets.geometry.array)
+    assert shapely.is_valid(streets.geometry.array).all()
+    assert (shapely.get_num_coordinates(shapely.remove_repeated_points(parts)) >= 2).all()
+    assert (shapely.length(shapely.get_parts(to_metric(streets).geometry.array))
+            > st.MIN_STREET_PIECE_M).all()
+    assert schema.validate_project(layers).ok

@@ -62,7 +62,7 @@ def test_out_of_range_and_not_allowed_values():
     gdf = buildings(households=[-4, 1, 2], use=["residential", "castle", "office"])
     problems = only(schema.conform_layer(gdf, "buildings")[1])
     messages = {(p.row_id, p.column, p.message) for p in problems}
-    assert ("b1", "households", "value is outside >= 0") in messages
+    assert ("b1", "households", "value must be >= 0") in messages
     assert ("b2", "use", "value is not allowed") in messages
     assert len(problems) == 2
 

@@ -100,6 +100,31 @@ def only(geoms, dim):
     return geoms
 
 
+def valid_lines(geoms):
+    """Line geometries with every component that is not a valid line removed.
+
+    A component with fewer than two distinct points (a piece so short that both its ends
+    round to the same lon/lat: "Too few points in geometry component") or with invalid
+    coordinates is dropped; a geometry with no component left becomes empty. Valid
+    geometries are returned unchanged.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> g = shapely.MultiLineString([[(0, 0), (1, 0)], [(5, 5), (5, 5)]])
+    >>> valid_lines([g, shapely.LineString([(2, 2), (2, 2)])]).tolist()
+    [<LINESTRING (0 0, 1 0)>, <GEOMETRYCOLLECTION EMPTY>]
+    """
+    geoms = np.array(geoms, dtype=object)
+    bad = ~shapely.is_valid(geoms) | ~np.isin(shapely.get_type_id(geoms), (1, 5))
+    for k in np.flatnonzero(bad):
+        parts = [g for g in shapely.get_parts(geoms[k])
+                 if shapely.get_type_id(g) == 1 and shapely.is_valid(g)]
+        geoms[k] = (parts[0] if len(parts) == 1 else shapely.MultiLineString(parts) if parts
+                    else shapely.GeometryCollection())
+    return geoms
+
+
 def ids(prefix, n, width=2):
     """Feature ids ``prefix`` + zero-padded 1..n (at least ``width`` digits)."""
     width = max(width, len(str(n)))
@@ -136,10 +161,12 @@ class ToStorage:
 
 
 def frame(data: dict, geoms, to_storage, layer) -> gpd.GeoDataFrame:
-    """Layer ``layer`` from columns (those of its schema are kept) and local geometries."""
+    """Layer ``layer`` from columns (those of its schema are kept) and local geometries
+    (already in CGCS2000 when ``to_storage`` is None)."""
     spec = schema.get_spec(layer)
     df = pd.DataFrame({c: data[c] for c in spec.column_names if c in data})
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(to_storage(geoms), crs=STORAGE_EPSG),
+    geoms = np.asarray(geoms, dtype=object) if to_storage is None else to_storage(geoms)
+    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=STORAGE_EPSG),
                             crs=STORAGE_EPSG)
 
 

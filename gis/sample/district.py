@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from .. import schema
 from ..errors import InputError
 from ..settings import load_settings
 from ..staffing_policy import load_policy
 from .buildings import allocate, clear_of_roads, estates, lanes, sites
-from .common import STORAGE_EPSG, ToStorage, conformed, frame, ids
+from .common import STORAGE_EPSG, ToStorage, conformed, frame, ids, valid_lines
 from .layout import build_layout, plan_district
 from .people import incidents, key_places, populate, staff_roster
 from .policing import admin_layers, cameras, cameras_frame, governance, rooms, station_officers
@@ -106,9 +107,7 @@ def _assemble(lay, plan, streets, est, buildings, frames, p, rng):
     out, (comm_ids, beat_ids, comm_name) = admin_layers(lay, plan, to, p, rng)
     st_ids = out["stations"]["id"].to_numpy()
     out["police_rooms"] = rooms(lay, plan, buildings, comm_name, beat_ids, st_ids, to, p, rng)
-    out["streets"] = frame({"id": ids("ST", len(streets)), "name": streets["name"],
-                            "street_class": streets["street_class"]},
-                           streets["geometry"], to, "streets")
+    out["streets"] = _streets_frame(streets, to)
     est_ids = ids("E", len(est))
     out["estates"] = frame({"id": est_ids, "community_id": comm_ids[est["comm"]], **{
         c: est[c] for c in ("name", "is_old", "access", "access_doors", "stairwells",
@@ -126,6 +125,20 @@ def _assemble(lay, plan, streets, est, buildings, frames, p, rng):
          "name": np.where(gg["department"] == "city_operations", "城运网格", "综治网格") + gg_ids},
         gg["geometry"], to, "governance_grids")
     return out
+
+
+def _streets_frame(streets, to):
+    """The streets in CGCS2000, ids given after dropping what collapsed in lon/lat.
+
+    :func:`.streets.street_frame` already drops clipping leftovers in metres; this is the
+    last guard: a street component whose ends round to one lon/lat point would be an
+    invalid line ("Too few points in geometry component") that no repair can keep a line.
+    """
+    geom = valid_lines(to(streets["geometry"].to_numpy()))
+    keep = ~shapely.is_empty(geom)
+    streets, geom = streets[keep], geom[keep]
+    return frame({"id": ids("ST", len(streets)), "name": streets["name"].to_numpy(),
+                  "street_class": streets["street_class"].to_numpy()}, geom, None, "streets")
 
 
 def _staff(layers, roster, plan, p, rng):

@@ -27,22 +27,47 @@ from .common import cell_rects, names, only, rotate, segments_local, uniform
 MIN_STREET_PIECE_M = 0.5  # shorter pieces left by clipping are dropped
 LOOK_M = 5.0              # a point this far along the street gives the view direction
 WHOLE_BLOCK = 0.9         # share of a block inside its community that counts as whole
+_COLLECTIONS = (4, 5, 6, 7)  # shapely type ids of multi-part geometries
 
 
 def street_frame(geoms, cls, comm=-1, rural=False) -> pd.DataFrame:
-    """Street records (geometry, street_class, comm, rural); clipping leftovers
-    (zero-length pieces, empty lines) are dropped."""
+    """Street records (geometry, street_class, comm, rural) of the line parts of ``geoms``.
+
+    Clipping leftovers are dropped: points, empty results and pieces of
+    :data:`MIN_STREET_PIECE_M` or less. A line clipped where it starts on, or grazes, a
+    polygon's edge leaves pieces of ~1e-15 m; such a piece is a valid line in metres but
+    both its ends round to the same lon/lat, so in CGCS2000 it is a one-point component
+    ("Too few points in geometry component"). A street with nothing left is dropped
+    (wherever it is in ``geoms``); the others keep their order.
+    """
     n = len(geoms)
-    parts, idx = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+    parts, idx = _line_parts(np.asarray(geoms, dtype=object))
     keep = shapely.length(parts) > MIN_STREET_PIECE_M
     geoms = np.full(n, shapely.GeometryCollection(), dtype=object)
     if keep.any():
-        merged = shapely.line_merge(shapely.multilinestrings(parts[keep], indices=idx[keep]))
-        geoms[np.unique(idx[keep])] = merged
+        owner, rank = np.unique(idx[keep], return_inverse=True)
+        geoms[owner] = shapely.line_merge(shapely.multilinestrings(parts[keep], indices=rank))
     df = pd.DataFrame({"geometry": geoms,
                        "street_class": np.broadcast_to(np.asarray(cls, dtype=object), n),
                        "comm": np.broadcast_to(comm, n), "rural": np.broadcast_to(rural, n)})
     return df[~shapely.is_empty(geoms)].reset_index(drop=True)
+
+
+def _line_parts(geoms):
+    """The LineStrings in ``geoms`` (collections opened, in order) and whose they are."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    if np.isin(shapely.get_type_id(parts), _COLLECTIONS).any():  # a collection of multi-parts
+        flat = [(q, i) for g, i in zip(parts, idx) for q in _flatten(g)]
+        parts = np.array([q for q, _ in flat], dtype=object)
+        idx = np.array([i for _, i in flat], dtype=np.intp)
+    line = shapely.get_type_id(parts) == 1
+    return parts[line], idx[line]
+
+
+def _flatten(g):
+    if shapely.get_type_id(g) in _COLLECTIONS:
+        return [q for p in shapely.get_parts(g) for q in _flatten(p)]
+    return [g]
 
 
 def arterials(lay, plan, p, rng):
