@@ -1,6 +1,6 @@
 """Benchmark: camera occlusion for a whole city, and camera placement.
 
-    .venv/bin/python benchmarks/bench_coverage.py                 # full run (~2-3 minutes)
+    .venv/bin/python benchmarks/bench_coverage.py                 # full run (~3 minutes)
     .venv/bin/python benchmarks/bench_coverage.py --quick         # small city, seconds
     .venv/bin/python benchmarks/bench_coverage.py --json out.json --cache /tmp/bgcache
 
@@ -11,7 +11,11 @@
    minus buildings minus edge shadows) is timed on a random sample of cameras and
    extrapolated; its polygons give the accuracy (IoU) of the vectorised ones. A second,
    dense scene puts 10,000 cameras on estate walls among the buildings.
-2. **Placement**: 500 new cameras among 10,000 candidate poses over 100,000 demand points
+2. **Coverage statistics**: ``analyse_coverage`` on those views (figures per estate,
+   beat, station and community, blind spots, the old-estate ranking), step by step
+   (``SeenIndex``: the union of the views per level; ``coverage_stats``; ``blind_spots``;
+   ``estate_risk``), and end to end with the views computed inside.
+3. **Placement**: 500 new cameras among 10,000 candidate poses over 100,000 demand points
    (unseen open space of the estates) by lazy greedy (target: at most 5 s, coverage
    matrix included; the demand is the 100,000 unseen estate points nearest to the city
    centre, the poses a random 10,000 of the candidates that can see them), side by side
@@ -43,7 +47,8 @@ from beatgrid.gis.camera_fov import camera_parameters, coverage_settings
 from beatgrid.gis.coverage import SeenIndex
 from beatgrid.gis.crs import metric_crs
 
-LAYERS = ("buildings", "cameras", "estates", "streets", "incidents")
+LAYERS = ("buildings", "cameras", "estates", "streets", "incidents", "beats", "stations",
+          "communities")
 
 
 def _now():
@@ -162,6 +167,51 @@ def bench_dense(layers: dict, *, n: int, rows: list, figures: dict):
                  f"({res.n_pairs:,} ray/edge pairs)", took))
     figures.update(dense_cameras=len(poses), dense_views_levels_s=took,
                    dense_pairs=res.n_pairs)
+
+
+def bench_statistics(layers: dict, views, *, rows: list, figures: dict):
+    """Coverage statistics of the whole city from the views (the step after occlusion)."""
+    from beatgrid.gis import coverage as C
+
+    cfg = coverage_settings()
+    zones = C.zones_from_layers(layers, settings=cfg)
+    crs = metric_crs(next(iter(zones.values())), layer="zones")
+    vm = views.to_crs(crs)
+    t = _now()
+    seen = C.SeenIndex(vm, crs=crs)
+    t_seen = _now() - t
+    t = _now()
+    stats = C.coverage_stats(vm, zones=zones, buildings=layers["buildings"],
+                             cameras=layers["cameras"], settings=cfg, seen=seen)
+    t_stats = _now() - t
+    t = _now()
+    bs = C.blind_spots(vm, zones={"estate": layers["estates"]}, buildings=layers["buildings"],
+                       settings=cfg, seen=seen)
+    t_blind = _now() - t
+    t = _now()
+    C.estate_risk(layers["estates"], stats=stats, buildings=layers["buildings"],
+                  incidents=layers["incidents"], settings=cfg)
+    t_risk = _now() - t
+    t = _now()
+    C.analyse_coverage(layers, views=vm, settings=cfg)
+    t_given = _now() - t
+    t = _now()
+    C.analyse_coverage(layers, settings=cfg)
+    t_all = _now() - t
+    n_zones = ", ".join(f"{len(z):,} {'communities' if k == 'community' else k + 's'}"
+                        for k, z in zones.items())
+    rows.append((f"statistics: SeenIndex (union of {len(vm):,} views per level, "
+                 f"{sum(len(p) for p in seen.pieces.values()):,} pieces)", t_seen))
+    rows.append((f"statistics: coverage_stats ({n_zones})", t_stats))
+    rows.append((f"statistics: blind_spots ({len(bs):,} in {len(layers['estates']):,} estates)",
+                 t_blind))
+    rows.append(("statistics: estate_risk", t_risk))
+    rows.append(("statistics: analyse_coverage() with the views given (all of the above)",
+                 t_given))
+    rows.append(("analyse_coverage() end to end (views + statistics)", t_all))
+    figures.update(seen_index_s=t_seen, coverage_stats_s=t_stats, blind_spots_s=t_blind,
+                   estate_risk_s=t_risk, statistics_s=t_given, analyse_coverage_s=t_all,
+                   blind_spots=len(bs))
 
 
 def bench_placement(layers: dict, views, *, n_demand: int, n_poses: int, budget: int,
@@ -305,6 +355,7 @@ def main(argv=None) -> int:
     rows.append((f"generate the sample district ({args.households:,} households)", _now() - t))
     views = bench_occlusion(layers, loop_sample=args.loop_sample, rows=rows, figures=figures)
     bench_dense(layers, n=10_000 if not args.quick else 1_000, rows=rows, figures=figures)
+    bench_statistics(layers, views, rows=rows, figures=figures)
     bench_placement(layers, views, n_demand=args.demand, n_poses=args.poses,
                     budget=args.budget, spopt_demand=args.spopt_demand,
                     spopt_poses=args.spopt_poses, spopt_budget=args.spopt_budget,

@@ -2,8 +2,13 @@
 cameras and proposed cameras, in one offline HTML file.
 
 Built on :mod:`beatgrid.layers.base` (inlined Leaflet, no tiles unless asked for) with the
-colours of :mod:`beatgrid.layers.style` (quality levels in blues, blind spots in red, the
-old-estate risk as severity).
+colours of :mod:`beatgrid.layers.style` (quality levels in blues, the old-estate risk as
+severity outlines: green to red). Two colours are this map's own, so nothing on it
+shares a colour with the risk outlines: blind spots in magenta (:data:`BLIND_COLOR`,
+not the shared red of ``quality_color("blind")``, which a "risk critical" outline
+would hide) and proposed cameras in teal (:data:`PROPOSAL_COLOR`, not the orange of
+"risk high"). Streets (thin grey) and building footprints (light grey) are optional
+context layers under everything, switched on and off in the layer control.
 
 Examples
 --------
@@ -30,13 +35,21 @@ from beatgrid.gis.crs import metric_crs
 
 from . import base, style
 
-__all__ = ["coverage_map", "save_coverage_map", "level_colors"]
+__all__ = ["coverage_map", "save_coverage_map", "level_colors", "BLIND_COLOR",
+           "PROPOSAL_COLOR", "STREET_COLOR", "BUILDING_COLOR"]
 
 _BLUES = ("#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c",
           "#08306b")
 SEEN_COLOR = "#a6bddb"
-PROPOSAL_COLOR = "#ff7f00"
+#: Blind spots: magenta (ColorBrewer PiYG), apart from the red of "risk critical".
+BLIND_COLOR = "#d01c8b"
+#: Proposed cameras and their views: teal (ColorBrewer Dark2), apart from "risk high".
+PROPOSAL_COLOR = "#1b9e77"
 CAMERA_COLOR = "#333333"
+#: Context: street centre lines (thin grey) and building footprints (light grey).
+STREET_COLOR = "#969696"
+BUILDING_COLOR = "#bdbdbd"
+BUILDING_FILL_OPACITY = 0.55
 
 
 def level_colors(levels) -> dict:
@@ -83,8 +96,10 @@ def coverage_map(*, views: gpd.GeoDataFrame | None = None,
                  cameras: gpd.GeoDataFrame | None = None,
                  proposals: gpd.GeoDataFrame | None = None,
                  proposal_views: gpd.GeoDataFrame | None = None,
+                 streets: gpd.GeoDataFrame | None = None,
+                 buildings: gpd.GeoDataFrame | None = None,
                  levels=None, title: str = "Camera coverage", tiles: str | None = None,
-                 simplify_m: float = 0.3):
+                 simplify_m: float = 0.3, show_context: bool = True):
     """Build the coverage map (every argument optional; at least one layer needed).
 
     Parameters
@@ -93,21 +108,27 @@ def coverage_map(*, views: gpd.GeoDataFrame | None = None,
         Camera views (``camera_id``, ``level``); drawn dissolved, one layer per level,
         the highest density on top.
     blind_spots
-        Blind-spot polygons (red) with ``area_m2`` and ``households_around``.
+        Blind-spot polygons (magenta) with ``area_m2`` and ``households_around``.
     estate_risk
         The old-estate ranking (outlines coloured by risk score).
     estates
         Estates (outlines; old ones dashed red when no ranking is given).
     cameras, proposals
-        Existing cameras (dark points) and proposed cameras (orange points).
+        Existing cameras (dark points) and proposed cameras (teal points).
     proposal_views
-        Visible areas of the proposed cameras (orange).
+        Visible areas of the proposed cameras (teal).
+    streets, buildings
+        Context layers drawn under everything: street lines (thin grey) and building
+        footprints (light grey, with their households on hover); each one can be
+        switched off in the layer control.
     levels
         Level order (default: as in ``views``).
     title, tiles
         See :func:`beatgrid.layers.base.base_map` (no tiles by default: offline).
     simplify_m
         Simplify drawn polygons by this many metres (smaller HTML).
+    show_context
+        Whether the context layers are switched on when the map opens.
 
     Returns
     -------
@@ -121,7 +142,21 @@ def coverage_map(*, views: gpd.GeoDataFrame | None = None,
                          fix="pass camera views, blind spots, estates or cameras")
     frame = layers[0]
     m = base.base_map(frame.to_crs(4326), title=title, tiles=tiles)
-    legend = []
+    legend, context = [], []
+    if buildings is not None and len(buildings):
+        tips = {c: lab for c, lab in (("id", "Building"), ("households", "Households"))
+                if c in buildings.columns}
+        base.add_layer(m, buildings[[*tips, buildings.geometry.name]], name="Buildings",
+                       color=BUILDING_COLOR, tooltip_columns=tips,
+                       fill_opacity=BUILDING_FILL_OPACITY, weight=0.5, highlight=False,
+                       show=show_context)
+        context.append(("building", BUILDING_COLOR))
+    if streets is not None and len(streets):
+        tips = {"name": "Street"} if "name" in streets.columns else []
+        base.add_layer(m, streets[[*tips, streets.geometry.name]], name="Streets",
+                       color=STREET_COLOR, tooltip_columns=tips, weight=1.0, opacity=0.8,
+                       highlight=False, show=show_context)
+        context.append(("street", STREET_COLOR))
     if views is not None and len(views):
         order = levels or [lv for lv in dict.fromkeys(views["level"].astype(str)) if lv != "all"]
         colors = level_colors(order)
@@ -140,9 +175,15 @@ def coverage_map(*, views: gpd.GeoDataFrame | None = None,
                                       ("area_m2", "Area (m2)"),
                                       ("households_around", "Households around"))
                 if c in blind_spots.columns}
-        base.add_layer(m, blind_spots, name="Blind spots", color=style.quality_color("blind"),
-                       tooltip_columns=tips, fill_opacity=0.5, weight=0.8)
-        legend.append(("blind spot", style.quality_color("blind")))
+        base.add_layer(m, blind_spots, name="Blind spots", color=BLIND_COLOR,
+                       tooltip_columns=tips, fill_opacity=0.45, weight=1.0)
+        legend.append(("blind spot", BLIND_COLOR))
+    if proposal_views is not None and len(proposal_views):
+        pv = proposal_views[proposal_views["level"] == "all"] if "level" in proposal_views \
+            else proposal_views
+        base.add_layer(m, pv, name="Proposed cameras: view", color=PROPOSAL_COLOR,
+                       tooltip_columns=[c for c in ("camera_id",) if c in pv.columns],
+                       fill_opacity=0.6, weight=1.0)
     if estate_risk is not None and len(estate_risk):
         r = estate_risk.copy()
         score = r["risk_score"].to_numpy(float)
@@ -162,12 +203,6 @@ def coverage_map(*, views: gpd.GeoDataFrame | None = None,
         base.add_layer(m, e, name="Estates (old in red)", color_column="color",
                        tooltip_columns=[c for c in ("id", "name", "is_old") if c in e.columns],
                        fill_opacity=0.0, weight=2.0)
-    if proposal_views is not None and len(proposal_views):
-        pv = proposal_views[proposal_views["level"] == "all"] if "level" in proposal_views \
-            else proposal_views
-        base.add_layer(m, pv, name="Proposed cameras: view", color=PROPOSAL_COLOR,
-                       tooltip_columns=[c for c in ("camera_id",) if c in pv.columns],
-                       fill_opacity=0.3, weight=1.0)
     if cameras is not None and len(cameras):
         base.add_layer(m, cameras, name="Cameras", color=CAMERA_COLOR, radius=3,
                        tooltip_columns=[c for c in ("id", "kind", "direction", "range_m")
@@ -179,8 +214,8 @@ def coverage_map(*, views: gpd.GeoDataFrame | None = None,
                                                     "fov_deg", "range_m", "gain",
                                                     "estate_id") if c in proposals.columns])
         legend.append(("proposed camera", PROPOSAL_COLOR))
-    if legend:
-        base.add_legend(m, "Coverage", legend)
+    if legend or context:
+        base.add_legend(m, "Coverage", legend + context[::-1])
     return m
 
 

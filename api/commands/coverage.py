@@ -132,7 +132,8 @@ def run_coverage(args) -> int:
                                  estate_risk=risk if len(risk) else None,
                                  estates=est, cameras=layers.get("cameras"),
                                  proposals=proposals, title="Camera coverage",
-                                 tiles=args.tiles)
+                                 streets=layers.get("streets"),
+                                 buildings=layers.get("buildings"), tiles=args.tiles)
         print(f"\nmap: {path}")
     return 0
 
@@ -184,6 +185,8 @@ def run_recommend(args) -> int:
                                  views=_stored(target, "camera_views"),
                                  blind_spots=_stored(target, "blind_spots"),
                                  cameras=layers.get("cameras"),
+                                 streets=layers.get("streets"),
+                                 buildings=layers.get("buildings"),
                                  title="Proposed cameras", tiles=args.tiles)
         print(f"\nmap: {path}")
     return 0
