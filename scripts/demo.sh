@@ -27,6 +27,8 @@ DEMO_STEPS=(
     "mkdir -p out && cp $SAMPLE $PROJECT"
     "beatgrid validate --project $PROJECT"
     "beatgrid info --project $PROJECT"
+    "beatgrid grids generate --project $PROJECT --map out/grids.html"
+    "beatgrid grids check --project $PROJECT"
     "beatgrid staffing --project $PROJECT --out out/staffing.csv --map out/staffing.html"
     "beatgrid alignment --project $PROJECT --map out/alignment.html"
     "beatgrid hotspots --project $PROJECT --map out/hotspots.html"
