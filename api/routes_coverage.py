@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +52,7 @@ from starlette.concurrency import run_in_threadpool
 
 from beatgrid.gis.errors import InputError
 
+from .cache import ProjectCache
 from .commands.coverage import COVERAGE_LAYERS
 
 #: Zone types of ``GET /coverage/stats`` (layer -> type of ``[coverage] zone_layers``).
@@ -165,54 +164,12 @@ def register(app: FastAPI) -> None:
 # Computation (cached per project state and parameters)
 # --------------------------------------------------------------------------------------
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 8
-_PENDING: dict = {}
-_LOCK = threading.Lock()
-
-
-def _file_state(path: Path) -> tuple:
-    """What changes when the GeoPackage is written (its WAL file included)."""
-    state = []
-    for p in (path, path.with_name(path.name + "-wal")):
-        try:
-            st = p.stat()
-            state.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            state.append(None)
-    return tuple(state)
+_CACHE = ProjectCache(size=8)
 
 
 def _cached(request: Request, key: tuple, layers: list[str], compute: Callable):
-    """``compute(layers)`` for the project, reused while the file is unchanged.
-
-    Requests arriving together for the same result wait for one computation.
-    """
-    from beatgrid.gis.io.project import read_project
-
-    path = Path(request.app.state.project)
-    full = (str(path.resolve()), _file_state(path), key)
-    while True:
-        with _LOCK:
-            if full in _CACHE:
-                _CACHE.move_to_end(full)
-                return _CACHE[full]
-            done = _PENDING.get(full)
-            if done is None:
-                done = _PENDING[full] = threading.Event()
-                break
-        done.wait()          # then take the cached result, or compute when that one failed
-    try:
-        result = compute(read_project(path, layers))
-        with _LOCK:
-            _CACHE[full] = result
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        return result
-    finally:
-        with _LOCK:
-            _PENDING.pop(full, None)
-        done.set()
+    """``compute(layers)`` for the project, reused while the file is unchanged."""
+    return _CACHE.get(request, key, layers, compute)
 
 
 def _analyse(layers: dict) -> dict:

@@ -65,6 +65,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from beatgrid.api.cache import file_state
 from beatgrid.gis.errors import ConflictError, InputError
 
 #: Layers the grid endpoints read.
@@ -226,19 +227,6 @@ _CACHE_LOCK = threading.Lock()
 
 def _project(request: Request) -> Path:
     return Path(request.app.state.project)
-
-
-def file_state(path: Path) -> tuple:
-    """What changes when the GeoPackage is written (its modification time and size, and
-    those of its WAL file)."""
-    state = []
-    for p in (path, path.with_name(path.name + "-wal")):
-        try:
-            st = p.stat()
-            state.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            state.append(None)
-    return tuple(state)
 
 
 def _cached(path: Path, key: tuple, compute: Callable):
