@@ -58,7 +58,7 @@ def grids_map(grids: gpd.GeoDataFrame, *, minimum: float, maximum: float,
     True
     """
     g = grids.copy()
-    g["color"] = style.household_color(g["households"].astype(float).tolist(),
+    g["color"] = style.household_shade(g["households"].astype(float).tolist(),
                                        minimum=minimum, maximum=maximum)
     if violations is not None and len(violations):
         per = violations.dropna(subset=["grid_id"]).groupby("grid_id")["kind"].apply(
@@ -82,8 +82,8 @@ def grids_map(grids: gpd.GeoDataFrame, *, minimum: float, maximum: float,
         base.add_layer(m, bad, name="Grids with violations", color=VIOLATION_COLOR,
                        fill_opacity=0.0, weight=4, tooltip_columns={
                            "id": "Grid", "violations": "Violations"})
-    base.add_legend(m, "Households per grid", style.household_legend(
-        minimum=minimum, maximum=maximum) + [("violation", VIOLATION_COLOR)])
+    base.add_legend(m, "Households per grid", style.household_shade_legend(
+        minimum=minimum, maximum=maximum) + [("violation (outline)", VIOLATION_COLOR)])
     return m
 
 

@@ -80,6 +80,9 @@ HOUSEHOLD_COLORS: Mapping[str, str] = MappingProxyType({
     "above": "#d73027",
 })
 
+#: Shades of the in-range colour, from the band's minimum to its maximum (light to dark).
+IN_RANGE_SHADES: tuple[str, ...] = ("#c7e9c0", "#74c476", "#31a354", "#006d2c")
+
 #: Qualitative palette for categories (one colour per beat, grid or station...).
 CATEGORY_PALETTE: tuple[str, ...] = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -409,6 +412,50 @@ def household_color(households, *, minimum, maximum):
     '#d73027'
     """
     return household_band_color(household_band(households, minimum=minimum, maximum=maximum))
+
+
+def household_shade(households, *, minimum, maximum, shades: Sequence[str] = IN_RANGE_SHADES):
+    """Like :func:`household_color`, with in-range counts shaded from light to dark.
+
+    The band [``minimum``, ``maximum``] is cut into ``len(shades)`` equal steps so a
+    map shows where a grid sits inside the band, not only whether it is in it.
+
+    Examples
+    --------
+    >>> list(household_shade([310, 490, 520], minimum=300, maximum=500))
+    ['#c7e9c0', '#006d2c', '#d73027']
+    """
+    lo, hi = _check_band(minimum, maximum)
+
+    def one(v):
+        if _is_missing(v):
+            return MISSING_COLOR
+        v = float(v)
+        if v < lo:
+            return HOUSEHOLD_COLORS["below"]
+        if v > hi:
+            return HOUSEHOLD_COLORS["above"]
+        step = (hi - lo) / len(shades) if hi > lo else 1.0
+        return shades[min(int((v - lo) / step), len(shades) - 1)]
+
+    return _apply(households, one)
+
+
+def household_shade_legend(*, minimum, maximum,
+                           shades: Sequence[str] = IN_RANGE_SHADES) -> list[tuple[str, str]]:
+    """Legend items for :func:`household_shade`: below, each in-range step, above.
+
+    Examples
+    --------
+    >>> [label for label, _ in household_shade_legend(minimum=300, maximum=500)]
+    ['below 300', '300-350', '350-400', '400-450', '450-500', 'above 500']
+    """
+    lo, hi = _check_band(minimum, maximum)
+    step = (hi - lo) / len(shades)
+    items = [(f"below {lo:g}", HOUSEHOLD_COLORS["below"])]
+    items += [(f"{lo + i * step:g}-{lo + (i + 1) * step:g}", c) for i, c in enumerate(shades)]
+    items.append((f"above {hi:g}", HOUSEHOLD_COLORS["above"]))
+    return items
 
 
 # -- categories --------------------------------------------------------------------------
