@@ -42,7 +42,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,6 +52,9 @@ from starlette.concurrency import run_in_threadpool
 from beatgrid.gis.errors import InputError
 
 from .cache import ProjectCache
+from .params import choice, reject_unknown
+from .rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_dict, geojson_response,
+                        json_response, plain, records)
 from .commands.coverage import COVERAGE_LAYERS
 
 #: Zone types of ``GET /coverage/stats`` (layer -> type of ``[coverage] zone_layers``).
@@ -65,8 +67,6 @@ MAX_TIME_LIMIT_S = 600.0
 MAX_VIEW_CAMERAS = 200
 #: Largest body of ``POST /cameras/recommend``, in bytes.
 MAX_BODY_BYTES = 16 * 1024
-NOTES_HEADER = "BeatGrid-Notes"
-_GEOJSON = {200: {"content": {"application/geo+json": {}}}}
 _RECOMMEND_BODY = {
     "required": True,
     "content": {"application/json": {
@@ -96,7 +96,7 @@ def register(app: FastAPI) -> None:
                                              "(default: every zone)")) -> Response:
         """Coverage figures per zone: open space seen per quality level, cameras, households."""
         _only(request, ("zone_type",))
-        kind = _choice("zone_type", zone_type, ZONE_TYPES, None)
+        kind = choice("zone_type", zone_type, ZONE_TYPES, None)
         res = _analysis(request)
         stats = res["coverage_stats"]
         notes = []
@@ -106,9 +106,9 @@ def register(app: FastAPI) -> None:
                 notes.append(f"the project has no {_LAYER_OF[kind]}: no {kind} figures"
                              + (" (plan the basic grids with `beatgrid grids`)"
                                 if kind == "grid" else ""))
-        return _json(records(stats), notes)
+        return json_response(records(stats), notes)
 
-    @app.get("/coverage/blind_spots", tags=["coverage"], responses=_GEOJSON)
+    @app.get("/coverage/blind_spots", tags=["coverage"], responses=GEOJSON_RESPONSES)
     def blind_spots(request: Request,
                     estate: str | None = Query(None, description="only this estate's "
                                                                  "blind spots")) -> Response:
@@ -119,7 +119,7 @@ def register(app: FastAPI) -> None:
         if estate:
             _known_estate(estate, res["estates"])
             bs = bs[(bs["zone_type"] == "estate") & (bs["zone_id"] == estate)]
-        return _geojson(bs)
+        return geojson_response(bs)
 
     @app.get("/coverage/estate_risk", tags=["coverage"])
     def estate_risk(request: Request,
@@ -132,9 +132,9 @@ def register(app: FastAPI) -> None:
         risk = res["estate_risk"]
         if n is not None:
             risk = risk.iloc[:n]
-        return _json(risk_records(risk, res["weights"]))
+        return json_response(risk_records(risk, res["weights"]))
 
-    @app.get("/coverage/views", tags=["coverage"], responses=_GEOJSON)
+    @app.get("/coverage/views", tags=["coverage"], responses=GEOJSON_RESPONSES)
     def views(request: Request,
               camera_id: list[str] | None = Query(
                   None, description="camera id(s): repeat the parameter or separate by "
@@ -147,9 +147,9 @@ def register(app: FastAPI) -> None:
         out = _cached(request, ("views", ids), ["cameras", "buildings"], _views(ids))
         if level:
             present = list(dict.fromkeys(out["level"].astype(str)))
-            _choice("level", level, tuple(present), None)
+            choice("level", level, tuple(present), None)
             out = out[out["level"] == level]
-        return _geojson(out)
+        return geojson_response(out)
 
     @app.post("/cameras/recommend", tags=["cameras"],
               openapi_extra={"requestBody": _RECOMMEND_BODY})
@@ -236,7 +236,7 @@ def _recommend(params: dict):
 def _recommend_response(request: Request, params: dict) -> JSONResponse:
     key = ("recommend",) + tuple(sorted(params.items()))
     res = _cached(request, key, COVERAGE_LAYERS, _recommend(params))
-    return _json(recommend_body(res, params), recommend_notes(res, params))
+    return json_response(recommend_body(res, params), recommend_notes(res, params))
 
 
 # --------------------------------------------------------------------------------------
@@ -244,21 +244,7 @@ def _recommend_response(request: Request, params: dict) -> JSONResponse:
 # --------------------------------------------------------------------------------------
 
 def _only(request: Request, allowed: tuple[str, ...]) -> None:
-    """Reject query parameters the endpoint does not know (a typo must not be ignored)."""
-    for name in request.query_params:
-        if name not in allowed:
-            raise InputError(f"unknown query parameter {name!r} for {request.url.path}",
-                             fix="use " + (", ".join(allowed) if allowed else
-                                           "no query parameters (the body holds them)"))
-
-
-def _choice(name: str, value, allowed: tuple[str, ...], default):
-    if value is None or value == "":
-        return default
-    if value not in allowed:
-        raise InputError(f"{name}={value!r} is not allowed",
-                         fix="use one of: " + ", ".join(allowed))
-    return value
+    reject_unknown(request, allowed, none_hint="no query parameters (the body holds them)")
 
 
 def _integer(name: str, value, *, low: int, high: int):
@@ -356,13 +342,6 @@ def recommend_params(body: bytes) -> dict:
 # Rendering
 # --------------------------------------------------------------------------------------
 
-def records(df: pd.DataFrame) -> list[dict]:
-    """A frame as JSON-ready records (NaN as null, geometry dropped)."""
-    if "geometry" in df.columns:
-        df = pd.DataFrame(df.drop(columns="geometry"))
-    return json.loads(df.to_json(orient="records", date_format="iso"))
-
-
 def risk_records(risk: pd.DataFrame, weights: dict) -> list[dict]:
     """The ranking as records with ``contributions``: points of the score per component.
 
@@ -394,30 +373,6 @@ def risk_records(risk: pd.DataFrame, weights: dict) -> list[dict]:
     return out
 
 
-def _plain(value):
-    """numpy scalars and containers as JSON values (NaN and inf as null)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
-def _geo(gdf) -> dict:
-    """A GeoDataFrame as a GeoJSON object in EPSG:4326."""
-    if gdf is None:
-        return {"type": "FeatureCollection", "features": []}
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    return json.loads(gdf.to_json(drop_id=True, to_wgs84=False))
-
-
 def recommend_body(res, params: dict) -> dict:
     """The JSON of ``POST /cameras/recommend``."""
     info = {k: v for k, v in res.info.items() if k != "timings"}
@@ -425,9 +380,9 @@ def recommend_body(res, params: dict) -> dict:
     return {
         "budget": params["budget"], "estate": params["estate"], "method": params["method"],
         "placed": len(res.proposals),
-        "info": _plain(info),
-        "proposals": _geo(res.proposals),
-        "proposal_views": _geo(views),
+        "info": plain(info),
+        "proposals": geojson_dict(res.proposals),
+        "proposal_views": geojson_dict(views),
         "effects": records(res.effects),
     }
 
@@ -441,20 +396,6 @@ def recommend_notes(res, params: dict) -> list[str]:
         notes.append("time_limit applies to method ilp only: ignored")
     return notes
 
-
-def _notes_header(notes) -> dict:
-    return {NOTES_HEADER: json.dumps(list(notes), ensure_ascii=True)} if notes else {}
-
-
-def _json(content, notes=()) -> JSONResponse:
-    return JSONResponse(content, headers=_notes_header(notes))
-
-
-def _geojson(gdf) -> Response:
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
-    return Response(gdf.to_json(drop_id=True, to_wgs84=False),
-                    media_type="application/geo+json")
 
 
 __all__ = ["register", "records", "risk_records", "recommend_params", "recommend_body",

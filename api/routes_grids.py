@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -66,6 +65,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from beatgrid.api.cache import file_state
+from beatgrid.api.params import reject_unknown
+from beatgrid.api.rendering import GEOJSON, GEOJSON_RESPONSES, geojson_dict, geojson_text, plain
 from beatgrid.gis.errors import ConflictError, InputError
 
 #: Layers the grid endpoints read.
@@ -81,8 +82,6 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_MOVE_IDS = 100_000
 #: Editing sessions kept in memory (least recently used without unsaved edits go first).
 MAX_SESSIONS = 16
-GEOJSON = "application/geo+json"
-_GEOJSON_RESPONSE = {200: {"content": {GEOJSON: {}}}}
 
 #: Body keys per endpoint: name -> (kind, description). Kinds: str, int, bool, ints, strs.
 BODIES = {
@@ -141,7 +140,7 @@ def _openapi_body(name: str) -> dict:
 def register(app: FastAPI) -> None:
     """Add the basic-grid endpoints to ``app``."""
 
-    @app.get("/grids", tags=["grids"], responses=_GEOJSON_RESPONSE)
+    @app.get("/grids", tags=["grids"], responses=GEOJSON_RESPONSES)
     def grids(request: Request, community_id: str | None = Query(
             None, description="only the grids of this community")) -> Response:
         """The stored grids with households, code, locked and per-grid metrics (EPSG:4326)."""
@@ -171,7 +170,7 @@ def register(app: FastAPI) -> None:
         return JSONResponse(_derived(path, ("metrics", cid),
                                      lambda layers: stored_metrics(layers, cid)))
 
-    @app.get("/grids/units", tags=["grids"], responses=_GEOJSON_RESPONSE)
+    @app.get("/grids/units", tags=["grids"], responses=GEOJSON_RESPONSES)
     def units(request: Request, community_id: str | None = Query(
             None, description="the community (required)")) -> JSONResponse:
         """The atomic units of one community with their grid in the editing session."""
@@ -185,7 +184,7 @@ def register(app: FastAPI) -> None:
         with open_session(path, cid, editing=False) as session:
             return JSONResponse(session.units_geojson(), media_type=GEOJSON)
 
-    @app.post("/grids/generate", tags=["grids"], responses=_GEOJSON_RESPONSE,
+    @app.post("/grids/generate", tags=["grids"], responses=GEOJSON_RESPONSES,
               openapi_extra=_openapi_body("generate"))
     async def generate(request: Request) -> JSONResponse:
         """Plan grids; a proposal unless ``"save": true`` (then grids and buildings written)."""
@@ -300,7 +299,7 @@ def grids_geojson(layers: dict, community_id: str | None = None) -> str:
     m = m.rename(columns={"households": "households_counted"}).drop(columns="community_id")
     out = grids.reset_index(drop=True).merge(m, on="id", how="left")
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=grids.crs)
-    return _to_4326(out).to_json(drop_id=True, to_wgs84=False)
+    return geojson_text(out)
 
 
 def stored_violations(layers: dict, community_id: str | None = None) -> list[dict]:
@@ -388,8 +387,7 @@ class Session:
                 "estate_id": u["estate_id"].to_numpy(dtype=object),
                 "area_m2": u["area_m2"].round(1).to_numpy(),
             }, geometry=u.geometry.values, crs=u.crs)
-            self._features = json.loads(_to_4326(frame).to_json(drop_id=True,
-                                                                to_wgs84=False))["features"]
+            self._features = geojson_dict(frame)["features"]
         labels = ed.label
         for f in self._features:
             g = labels[f["properties"]["unit_id"]]
@@ -747,7 +745,7 @@ def generate_plan(path: Path, params: dict) -> dict:
     out = mine.reset_index(drop=True).merge(
         metrics.drop(columns=["community_id", "households"]), on="id", how="left")
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=mine.crs)
-    body = json.loads(_to_4326(out).to_json(drop_id=True, to_wgs84=False))
+    body = geojson_dict(out)
     issues = []
     for r in plan.issues.to_dict("records"):
         meaning, fix = REASONS.get(r["reason"], ("", ""))
@@ -773,12 +771,7 @@ def generate_plan(path: Path, params: dict) -> dict:
 # --------------------------------------------------------------------------------------
 
 def _only(request: Request, allowed: tuple[str, ...]) -> None:
-    """Reject query parameters the endpoint does not know (a typo must not be ignored)."""
-    for name in request.query_params:
-        if name not in allowed:
-            raise InputError(f"unknown query parameter {name!r} for {request.url.path}",
-                             fix="use " + (", ".join(allowed) if allowed else
-                                           "no query parameters (the body is JSON)"))
+    reject_unknown(request, allowed, none_hint="no query parameters (the body is JSON)")
 
 
 def parse_body(raw: bytes, endpoint: str) -> dict:
@@ -887,36 +880,6 @@ def _has_errors(violations: pd.DataFrame) -> bool:
     return bool(len(violations) and (violations["severity"] == "error").any())
 
 
-def plain(value):
-    """JSON-ready: numpy scalars as Python ones, NaN and infinities as null.
-
-    Examples
-    --------
-    >>> plain({"a": np.int64(3), "b": [np.float64("nan"), 1.5], "c": np.bool_(True)})
-    {'a': 3, 'b': [None, 1.5], 'c': True}
-    """
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray, set)):
-        return [plain(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, str):
-        return value
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
-
-
 def _valid(geoms: np.ndarray) -> np.ndarray:
     """Polygons made valid: a union of units can hold a hole of a few nanosquare metres
     (units not quite an exact coverage) that collapses when reprojected to the storage CRS."""
@@ -930,11 +893,6 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
         geoms[bad] = polygonal(shapely.make_valid(geoms[bad]))
     return geoms
 
-
-def _to_4326(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        return gdf.to_crs(4326)
-    return gdf
 
 
 __all__ = ["register", "BODIES", "GRID_LAYERS", "MIN_HOUSEHOLDS_FLOOR",

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -44,13 +43,14 @@ from starlette.concurrency import run_in_threadpool
 from beatgrid.gis.errors import InputError, PolicyError
 
 from .cache import ProjectCache
+from .params import choice, reject_unknown
+from .rendering import NOTES_HEADER, geojson_response, json_response, records
 from .commands.staffing import ALIGNMENT_LAYERS, HOTSPOT_LAYERS, STAFFING_LAYERS
 
 #: Largest ``permutations`` accepted by ``GET /hotspots`` (the time grows linearly).
 MAX_PERMUTATIONS = 9999
 #: Largest policy body accepted by ``POST /staffing``, in bytes.
 MAX_POLICY_BYTES = 64 * 1024
-NOTES_HEADER = "BeatGrid-Notes"
 _POLICY_BODY = {
     "required": False,
     "content": {
@@ -88,14 +88,14 @@ def register(app: FastAPI) -> None:
         """Gaps summed per responsibility area (shipped policy)."""
         _only(request, ())
         res = _staffing(request, None)
-        return _json(rollup_records(res.areas), res.notes)
+        return json_response(rollup_records(res.areas), res.notes)
 
     @app.get("/staffing/stations", tags=["staffing"])
     def staffing_stations(request: Request) -> Response:
         """Gaps summed per station, with the community officers' share (shipped policy)."""
         _only(request, ())
         res = _staffing(request, None)
-        return _json(rollup_records(res.stations), res.notes)
+        return json_response(rollup_records(res.stations), res.notes)
 
     @app.get("/staffing/beats.geojson", tags=["staffing"],
              responses={200: {"content": {"application/geo+json": {}}}})
@@ -106,10 +106,7 @@ def register(app: FastAPI) -> None:
         gdf = res.beats.copy()
         for col in ("failed_rules", "reasons"):
             gdf[col] = split_list(gdf[col], ";" if col == "failed_rules" else "; ")
-        if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-            gdf = gdf.to_crs(4326)
-        return Response(gdf.to_json(drop_id=True, to_wgs84=False),
-                        media_type="application/geo+json", headers=_notes_header(res.notes))
+        return geojson_response(gdf, res.notes)
 
     @app.get("/alignment", tags=["alignment"])
     def alignment(request: Request,
@@ -121,7 +118,7 @@ def register(app: FastAPI) -> None:
         share = _number("min_share", min_share, low=0.0, high=1.0, low_open=True)
         res = _cached(request, ("alignment", share), ALIGNMENT_LAYERS, _align(share))
         mis = res.misaligned
-        return _json({
+        return json_response({
             "min_share": res.min_share,
             "summary": {"governance_grids": len(res.grids), "misaligned": len(mis),
                         "households_affected": int(mis["households_affected"].sum())},
@@ -138,7 +135,7 @@ def register(app: FastAPI) -> None:
                                                  "(true/false)")) -> Response:
         """Getis-Ord Gi* per zone, period-on-period change per beat, density peak."""
         _only(request, ("zones", "permutations", "preventable"))
-        kind = _choice("zones", zones, ("auto", "grids", "beats"), "auto")
+        kind = choice("zones", zones, ("auto", "grids", "beats"), "auto")
         perms = _number("permutations", permutations, low=0, high=MAX_PERMUTATIONS,
                         integer=True)
         prev = _flag("preventable", preventable)
@@ -148,7 +145,7 @@ def register(app: FastAPI) -> None:
             from beatgrid.gis.staffing_policy import default_policy
 
             perms = int(default_policy()["hotspots"]["permutations"])
-        return _json(hotspot_body(res, perms, prev), res.notes)
+        return json_response(hotspot_body(res, perms, prev), res.notes)
 
 
 # --------------------------------------------------------------------------------------
@@ -199,26 +196,13 @@ def _hotspots(zones: str, permutations: int | None, preventable: bool):
 # --------------------------------------------------------------------------------------
 
 def _only(request: Request, allowed: tuple[str, ...]) -> None:
-    """Reject query parameters the endpoint does not know (a typo must not be ignored)."""
-    for name in request.query_params:
-        if name in allowed:
-            continue
-        if name == "policy":
-            raise InputError("the staffing policy cannot be given as a query parameter "
-                             "(the service reads no paths on the server)",
-                             fix="POST /staffing with the policy TOML text, or JSON overrides, "
-                                 "as the request body")
-        raise InputError(f"unknown query parameter {name!r} for {request.url.path}",
-                         fix="use " + (", ".join(allowed) if allowed else "no parameters"))
-
-
-def _choice(name: str, value: str | None, allowed: tuple[str, ...], default: str) -> str:
-    if value is None or value == "":
-        return default
-    if value not in allowed:
-        raise InputError(f"{name}={value!r} is not allowed",
-                         fix="use one of: " + ", ".join(allowed))
-    return value
+    """Reject unknown query parameters; a policy path gets its own explanation."""
+    if "policy" in request.query_params and "policy" not in allowed:
+        raise InputError("the staffing policy cannot be given as a query parameter "
+                         "(the service reads no paths on the server)",
+                         fix="POST /staffing with the policy TOML text, or JSON overrides, "
+                             "as the request body")
+    reject_unknown(request, allowed)
 
 
 def _number(name: str, value: str | None, *, low: float, high: float, integer: bool = False,
@@ -340,13 +324,6 @@ def _leaves(override: Mapping, prefix: tuple):
 # Rendering
 # --------------------------------------------------------------------------------------
 
-def records(df: pd.DataFrame) -> list[dict]:
-    """A frame as JSON-ready records (NaN as null, geometry dropped)."""
-    if "geometry" in df.columns:
-        df = pd.DataFrame(df.drop(columns="geometry"))
-    return json.loads(df.to_json(orient="records", date_format="iso"))
-
-
 def split_list(values: pd.Series, sep: str) -> pd.Series:
     """``"a;b"`` -> ``["a", "b"]`` (``""`` -> ``[]``), per value."""
     return values.map(lambda v: [p for p in str(v).split(sep) if p] if isinstance(v, str) else [])
@@ -416,16 +393,8 @@ def hotspot_body(res, permutations: int | None, preventable_only: bool = False) 
     return body
 
 
-def _notes_header(notes) -> dict:
-    return {NOTES_HEADER: json.dumps(list(notes), ensure_ascii=True)} if notes else {}
-
-
-def _json(content, notes=()) -> JSONResponse:
-    return JSONResponse(content, headers=_notes_header(notes))
-
-
 def _gaps_response(res) -> JSONResponse:
-    return _json(gap_records(res.gaps), res.notes)
+    return json_response(gap_records(res.gaps), res.notes)
 
 
 __all__ = ["register", "records", "gap_records", "rollup_records", "split_list",

@@ -20,6 +20,7 @@ from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io import project as store
 
 from .errors import install_error_handlers
+from .rendering import GEOJSON_RESPONSES, geojson_response
 
 
 def _parse_bbox(bbox: str | None):
@@ -52,7 +53,7 @@ def create_app(project: str | Path) -> FastAPI:
         info = store.project_info(project)
         return json.loads(info.to_json(orient="records"))
 
-    @app.get("/layers/{name}", responses={200: {"content": {"application/geo+json": {}}}})
+    @app.get("/layers/{name}", responses=GEOJSON_RESPONSES)
     def layer(name: str,
               bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
               limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
@@ -64,9 +65,7 @@ def create_app(project: str | Path) -> FastAPI:
         df = df.iloc[:limit]
         if not spec.spatial:
             return Response(df.to_json(orient="records"), media_type="application/json")
-        out = df.to_crs(4326) if df.crs is not None and df.crs.to_epsg() != 4326 else df
-        return Response(out.to_json(drop_id=True, to_wgs84=False),
-                        media_type="application/geo+json")
+        return geojson_response(df)
 
     @app.get("/validate")
     def validate() -> dict:

@@ -1,0 +1,94 @@
+"""Rendering shared by the HTTP routes: JSON records, GeoJSON and the notes header.
+
+Every capability's route module answers the same way: frames as JSON records (NaN
+as null), layers as GeoJSON in EPSG:4326, and the notes of a computation (for
+example "grid counts estimated") in the ``BeatGrid-Notes`` header as a JSON list.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from fastapi.responses import JSONResponse, Response
+
+#: Response header carrying the notes of a computation, as a JSON list of strings.
+NOTES_HEADER = "BeatGrid-Notes"
+#: Media type of GeoJSON answers.
+GEOJSON = "application/geo+json"
+#: OpenAPI ``responses=`` entry for routes answering GeoJSON.
+GEOJSON_RESPONSES = {200: {"content": {GEOJSON: {}}}}
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """A frame as JSON-ready records (NaN as null, geometry dropped)."""
+    if "geometry" in df.columns:
+        df = pd.DataFrame(df.drop(columns="geometry"))
+    return json.loads(df.to_json(orient="records", date_format="iso"))
+
+
+def plain(value):
+    """JSON-ready: numpy scalars as Python ones, NaN and infinities as null.
+
+    Examples
+    --------
+    >>> plain({"a": np.int64(3), "b": [np.float64("nan"), 1.5], "c": np.bool_(True)})
+    {'a': 3, 'b': [None, 1.5], 'c': True}
+    """
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray, set)):
+        return [plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def to_4326(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` in EPSG:4326 (unchanged when it already is, or has no CRS)."""
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        return gdf.to_crs(4326)
+    return gdf
+
+
+def geojson_text(gdf: gpd.GeoDataFrame) -> str:
+    """A GeoDataFrame as GeoJSON text in EPSG:4326."""
+    return to_4326(gdf).to_json(drop_id=True, to_wgs84=False)
+
+
+def geojson_dict(gdf: gpd.GeoDataFrame | None) -> dict:
+    """A GeoDataFrame as a GeoJSON object in EPSG:4326 (``None``: no features)."""
+    if gdf is None:
+        return {"type": "FeatureCollection", "features": []}
+    return json.loads(geojson_text(gdf))
+
+
+def notes_header(notes) -> dict:
+    """The notes header for a response (empty when there are no notes)."""
+    return {NOTES_HEADER: json.dumps(list(notes), ensure_ascii=True)} if notes else {}
+
+
+def json_response(content, notes=()) -> JSONResponse:
+    """A JSON answer with the computation's notes in :data:`NOTES_HEADER`."""
+    return JSONResponse(content, headers=notes_header(notes))
+
+
+def geojson_response(gdf: gpd.GeoDataFrame, notes=()) -> Response:
+    """A GeoJSON answer (EPSG:4326) with the computation's notes."""
+    return Response(geojson_text(gdf), media_type=GEOJSON, headers=notes_header(notes))
