@@ -27,6 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, depth_first_order, minimum_spanning_tree
 
+from .contiguity import is_connected
+
 
 @dataclass
 class UnitGraph:
@@ -66,6 +68,22 @@ class UnitGraph:
                                                      np.concatenate([self.ej, self.ei]))),
                           shape=(self.n, self.n))
         return m.tocsr()
+
+
+def outer_contact(g, nodes) -> np.ndarray:
+    """Per unit, border length shared with the outside of the region ``nodes``.
+
+    The outside is the community boundary (``g.ext``) plus the units not in ``nodes``;
+    a part of the region with no such contact would be enclosed by the rest.
+    """
+    inside = np.zeros(g.n, bool)
+    inside[nodes] = True
+    leave_i = inside[g.ei] & ~inside[g.ej]
+    leave_j = inside[g.ej] & ~inside[g.ei]
+    outer = g.ext.copy()
+    outer += np.bincount(g.ei[leave_i], g.length[leave_i], g.n)
+    outer += np.bincount(g.ej[leave_j], g.length[leave_j], g.n)
+    return outer
 
 
 def lattice_graph(rows: int, cols: int, *, households=20) -> UnitGraph:
@@ -240,13 +258,7 @@ def _best_cuts(g, nodes, k, lo, hi, rng, trees, balance_weight):
     total_ext = float(g.ext[nodes].sum())
     # contact of each unit with the outside of the region (community boundary or units
     # outside): a side without any would be enclosed by the other side (an enclave)
-    inside = np.zeros(g.n, bool)
-    inside[nodes] = True
-    leave_i = inside[g.ei] & ~inside[g.ej]
-    leave_j = inside[g.ej] & ~inside[g.ei]
-    outer = g.ext.copy()
-    outer += np.bincount(g.ei[leave_i], g.length[leave_i], g.n)
-    outer += np.bincount(g.ej[leave_j], g.length[leave_j], g.n)
+    outer = outer_contact(g, nodes)
     outer_q = outer[nodes]
     total_outer = float(outer_q.sum())
     target = total_h / k
@@ -448,13 +460,7 @@ def _exact_two(g, nodes, lo, hi):
             if grow == reach:
                 return reach == m
             reach = grow
-    inside = np.zeros(g.n, bool)
-    inside[nodes] = True
-    leave_i = inside[g.ei] & ~inside[g.ej]
-    leave_j = inside[g.ej] & ~inside[g.ei]
-    outer = g.ext.copy()
-    outer += np.bincount(g.ei[leave_i], g.length[leave_i], g.n)
-    outer += np.bincount(g.ej[leave_j], g.length[leave_j], g.n)
+    outer = outer_contact(g, nodes)
     oa = bits.astype(float) @ outer[nodes]
     island = (oa <= 1e-6) | (outer[nodes].sum() - oa <= 1e-6)
     for i in np.lexsort((cut, island)):
@@ -520,23 +526,6 @@ def components(g: UnitGraph, nodes: np.ndarray | None = None) -> np.ndarray:
     m = len(nodes)
     mat = sp.coo_matrix((np.ones(len(eidx)), (loc[g.ei[eidx]], loc[g.ej[eidx]])), shape=(m, m))
     return connected_components(mat.tocsr(), directed=False)[1]
-
-
-def is_connected(adj: list, members: set, removed=None) -> bool:
-    """Whether ``members`` minus ``removed`` is connected in the adjacency lists ``adj``."""
-    rest = members if removed is None else members - {removed}
-    if not rest:
-        return False
-    start = next(iter(rest))
-    seen = {start}
-    stack = [start]
-    while stack:
-        x = stack.pop()
-        for y in adj[x]:
-            if y in rest and y not in seen:
-                seen.add(y)
-                stack.append(y)
-    return len(seen) == len(rest)
 
 
 def improve(g: UnitGraph, labels: np.ndarray, *, lo: float, hi: float, passes: int = 3,

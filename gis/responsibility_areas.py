@@ -55,6 +55,7 @@ import pandas as pd
 import shapely
 
 from .beats import _metric, _text, adjacency
+from .contiguity import is_connected
 from .errors import InputError
 from .staffing_policy import default_policy
 
@@ -215,21 +216,6 @@ def _grow_component(adj, w, xy, comp: list[int], k: int, *, max_moves: int) -> d
     return label
 
 
-def _connected_without(adj, members: set[int], drop: int) -> bool:
-    rest = members - {drop}
-    if not rest:
-        return False
-    start = next(iter(rest))
-    seen, queue = {start}, deque([start])
-    while queue:
-        i = queue.popleft()
-        for j in adj[i]:
-            if j in rest and j not in seen:
-                seen.add(j)
-                queue.append(j)
-    return len(seen) == len(rest)
-
-
 def _refine(adj, w, label, members, load, *, max_moves: int) -> None:
     target = load.mean()
     budget = max_moves
@@ -250,7 +236,7 @@ def _refine(adj, w, label, members, load, *, max_moves: int) -> None:
         for _delta, i, a, b in sorted(candidates):
             if a in touched or b in touched or moved >= budget:
                 continue
-            if _connected_without(adj, members[a], i):
+            if is_connected(adj, members[a], i):
                 members[a].discard(i)
                 members[b].add(i)
                 label[i] = b

@@ -1,0 +1,30 @@
+"""Contiguity of a set of units on an adjacency graph (grids, responsibility areas).
+
+Examples
+--------
+>>> adj = [[1], [0, 2], [1]]          # a chain 0 - 1 - 2
+>>> is_connected(adj, {0, 1, 2}), is_connected(adj, {0, 1, 2}, 1)
+(True, False)
+"""
+
+from __future__ import annotations
+
+
+def is_connected(adj: list, members: set, removed=None) -> bool:
+    """Whether ``members`` minus ``removed`` is connected in the adjacency lists ``adj``.
+
+    An empty remainder counts as not connected (a region must keep a unit).
+    """
+    rest = members if removed is None else members - {removed}
+    if not rest:
+        return False
+    start = next(iter(rest))
+    seen = {start}
+    stack = [start]
+    while stack:
+        x = stack.pop()
+        for y in adj[x]:
+            if y in rest and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return len(seen) == len(rest)
