@@ -18,7 +18,7 @@ import warnings
 
 from beatgrid.gis.errors import BeatGridError, ValidationError
 
-from . import commands
+from beatgrid.api import commands
 
 #: Exit status for bad input (argparse also uses 2 for bad usage).
 EXIT_INPUT_ERROR = 2

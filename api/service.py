@@ -19,8 +19,8 @@ from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io import project as store
 
-from .errors import install_error_handlers
-from .rendering import GEOJSON_RESPONSES, geojson_response
+from beatgrid.api.errors import install_error_handlers
+from beatgrid.api.rendering import GEOJSON_RESPONSES, geojson_response
 
 
 def _parse_bbox(bbox: str | None):
@@ -83,15 +83,15 @@ def create_app(project: str | Path) -> FastAPI:
 
 
 def _extra_routes():
-    """Route modules of the capabilities (``api/routes_*.py`` with ``register(app)``)."""
+    """Route modules of the capabilities (``api/routes/*.py`` with ``register(app)``)."""
     import importlib
     import pkgutil
 
-    from beatgrid import api
+    from beatgrid.api import routes
 
-    for info in sorted(pkgutil.iter_modules(api.__path__), key=lambda m: m.name):
-        if info.name.startswith("routes_"):
-            yield importlib.import_module(f"beatgrid.api.{info.name}").register
+    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            yield importlib.import_module(f"beatgrid.api.routes.{info.name}").register
 
 
 def app_from_env() -> FastAPI:

@@ -41,10 +41,10 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from beatgrid.gis import camera_placement as P
-from beatgrid.gis import visibility as V
-from beatgrid.gis.camera_fov import camera_parameters, coverage_settings
-from beatgrid.gis.coverage import SeenIndex
+from beatgrid.gis.coverage import placement as P
+from beatgrid.gis.coverage import visibility as V
+from beatgrid.gis.coverage.fov import camera_parameters, coverage_settings
+from beatgrid.gis.coverage.analysis import SeenIndex
 from beatgrid.gis.crs import metric_crs
 
 LAYERS = ("buildings", "cameras", "estates", "streets", "incidents", "beats", "stations",
@@ -171,7 +171,7 @@ def bench_dense(layers: dict, *, n: int, rows: list, figures: dict):
 
 def bench_statistics(layers: dict, views, *, rows: list, figures: dict):
     """Coverage statistics of the whole city from the views (the step after occlusion)."""
-    from beatgrid.gis import coverage as C
+    from beatgrid.gis.coverage import analysis as C
 
     cfg = coverage_settings()
     zones = C.zones_from_layers(layers, settings=cfg)

@@ -3,7 +3,7 @@
 Part 1 feeds the *same atomic units* (street blocks and building cells of one region,
 about ``--units`` of them) to
 
-* BeatGrid (:func:`beatgrid.gis.grid_partition.generate_grids` with ``units=``),
+* BeatGrid (:func:`beatgrid.gis.grids.partition.generate_grids` with ``units=``),
 * spopt ``MaxPHeuristic`` (threshold 300 households, attributes: unit centroids; one
   construction and one annealing iteration by default — spopt's defaults, 99 and 10,
   take far longer),
@@ -50,10 +50,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
-from beatgrid.gis.atomic_units import build_units  # noqa: E402
-from beatgrid.gis.grid_partition import band_from_settings, generate_grids  # noqa: E402
+from beatgrid.gis.grids.units import build_units  # noqa: E402
+from beatgrid.gis.grids.partition import band_from_settings, generate_grids  # noqa: E402
 from beatgrid.gis.sample import generate_district  # noqa: E402
-from beatgrid.gis.settings import load_settings  # noqa: E402
+from beatgrid.gis.config import load_settings  # noqa: E402
 
 #: Units per household in the sample district (measured): used to size part 1.
 UNITS_PER_HOUSEHOLD = 0.1

@@ -1,7 +1,7 @@
 """Benchmark: assess every beat of the 1,000,000-household sample district.
 
 Target (issue #5): all beats assessed in at most 10 s on 2 cores. The timed step is
-:func:`beatgrid.gis.staffing.assess_project` on layers in memory: resolving the beats,
+:func:`beatgrid.gis.policing.staffing.assess_project` on layers in memory: resolving the beats,
 placing buildings, grids, rooms and incidents in them, the workload model, every
 staffing rule, severity, roll-ups per responsibility area and station, and the
 police-room review. Generating the district (and, with ``--project``, reading it)
@@ -144,10 +144,10 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = ap.parse_args(argv)
 
-    from beatgrid.gis import beats as bm
-    from beatgrid.gis.staffing import assess, assess_project
-    from beatgrid.gis.staffing_policy import load_policy
-    from beatgrid.gis.workload import workload_requirement
+    from beatgrid.gis.policing import beats as bm
+    from beatgrid.gis.policing.staffing import assess, assess_project
+    from beatgrid.gis.policing.policy import load_policy
+    from beatgrid.gis.policing.workload import workload_requirement
 
     layers, source, t_load = load_layers(args)
     policy = load_policy()
@@ -189,8 +189,8 @@ def main(argv=None) -> int:
         "budget_s": BUDGET_S, "stages_s": {k: round(v, 3) for k, v in stages.items()},
     }
     if args.extras:
-        from beatgrid.gis.alignment import align_project
-        from beatgrid.gis.hotspots import hotspots_project
+        from beatgrid.gis.policing.alignment import align_project
+        from beatgrid.gis.policing.hotspots import hotspots_project
 
         if layers.get("governance_grids") is not None and len(layers["governance_grids"]):
             t = time.perf_counter()

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 
-from .errors import CRSError
+from beatgrid.gis.errors import CRSError
 
 # Rough extent of the People's Republic of China (lon/lat); inside it the CGCS2000
 # Gauss-Kruger zones are used. The box also takes in neighbouring areas, where a

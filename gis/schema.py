@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import CRSError, Problem, ValidationError
+from beatgrid.gis.errors import CRSError, Problem, ValidationError
 
 #: CRSs a project may be stored in (geographic): WGS84 and CGCS2000.
 STORAGE_EPSG = (4326, 4490)
@@ -327,7 +327,7 @@ assert sorted(LAYER_ORDER) == sorted(LAYERS)
 
 def get_spec(layer: str) -> LayerSpec:
     """Return the spec of ``layer``; unknown names raise an error listing the known ones."""
-    from .errors import InputError
+    from beatgrid.gis.errors import InputError
 
     try:
         return LAYERS[layer]

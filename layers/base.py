@@ -54,7 +54,7 @@ from folium.template import Template
 from beatgrid.gis.crs import require_crs
 from beatgrid.gis.errors import InputError
 
-from . import style
+from beatgrid.layers import style
 
 __all__ = [
     "OfflineMap", "ExternalResourceError", "base_map", "add_layer", "add_legend",

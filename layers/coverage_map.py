@@ -33,7 +33,7 @@ import shapely
 
 from beatgrid.gis.crs import metric_crs
 
-from . import base, style
+from beatgrid.layers import base, style
 
 __all__ = ["coverage_map", "save_coverage_map", "level_colors", "BLIND_COLOR",
            "PROPOSAL_COLOR", "STREET_COLOR", "BUILDING_COLOR"]
@@ -75,7 +75,7 @@ def level_colors(levels) -> dict:
 
 
 def _dissolved(views: gpd.GeoDataFrame, levels, simplify_m: float) -> dict:
-    from beatgrid.gis.coverage import SeenIndex
+    from beatgrid.gis.coverage.analysis import SeenIndex
 
     crs = metric_crs(views, layer="camera_views")
     seen = SeenIndex(views, crs=crs, levels=levels, multi=False)

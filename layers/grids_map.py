@@ -16,7 +16,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
-from . import base, style
+from beatgrid.layers import base, style
 
 VIOLATION_COLOR = "#d7191c"
 
@@ -37,7 +37,7 @@ def grids_map(grids: gpd.GeoDataFrame, *, minimum: float, maximum: float,
     communities
         Community boundaries, drawn as outlines.
     violations
-        Output of :func:`beatgrid.gis.grid_checks.check_grids`; grids with a violation
+        Output of :func:`beatgrid.gis.grids.checks.check_grids`; grids with a violation
         are outlined in red and listed in their tooltip.
     title
         Map title.

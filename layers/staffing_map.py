@@ -14,7 +14,7 @@ unless asked for) with the colours of :mod:`beatgrid.layers.style`:
 Examples
 --------
 >>> import geopandas as gpd, shapely
->>> from beatgrid.gis.staffing import assess_project
+>>> from beatgrid.gis.policing.staffing import assess_project
 >>> comms = gpd.GeoDataFrame({"id": ["c1"], "kind": ["urban"], "station_id": ["s1"]},
 ...     geometry=[shapely.box(121.5, 29.8, 121.51, 29.81)], crs=4490)
 >>> m = staffing_map(assess_project({"communities": comms}))
@@ -30,7 +30,7 @@ import numpy as np
 
 from beatgrid.gis.errors import InputError
 
-from . import base, style
+from beatgrid.layers import base, style
 
 #: Colour of a misaligned governance grid / Gi* hot spot, aligned grid, cold spot.
 MISALIGNED_COLOR = style.SEVERITY_COLORS["critical"]
@@ -47,7 +47,7 @@ def staffing_map(result, *, rooms: gpd.GeoDataFrame | None = None, tiles: str | 
     Parameters
     ----------
     result
-        A :class:`beatgrid.gis.staffing.StaffingResult` (or its ``beats``
+        A :class:`beatgrid.gis.policing.staffing.StaffingResult` (or its ``beats``
         GeoDataFrame: the gap columns with beat polygons).
     rooms
         The ``police_rooms`` layer; the points are drawn with the flags of
@@ -107,7 +107,7 @@ def alignment_map(alignment, governance_grids: gpd.GeoDataFrame, beats: gpd.GeoD
     Parameters
     ----------
     alignment
-        :class:`beatgrid.gis.alignment.AlignmentResult`.
+        :class:`beatgrid.gis.policing.alignment.AlignmentResult`.
     governance_grids, beats
         The polygons (``id``) the result refers to.
     """
@@ -147,7 +147,7 @@ def hotspot_map(result, *, tiles: str | None = None, title: str | None = "Incide
     Parameters
     ----------
     result
-        :class:`beatgrid.gis.hotspots.HotspotResult`.
+        :class:`beatgrid.gis.policing.hotspots.HotspotResult`.
     """
     dens = result.density.copy()
     zones = result.zones.copy()

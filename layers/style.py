@@ -12,7 +12,7 @@ that a colour means the same thing on every map a planner or a leader sees:
 
 Thresholds are never written here: every helper that turns a number into a
 level takes its cut points as keyword arguments (they come from the settings
-files of ``beatgrid.gis.settings``). Helpers accept a scalar (and return a
+files of ``beatgrid.gis.config``). Helpers accept a scalar (and return a
 ``str``) or an array-like (and return a :class:`pandas.Series` aligned with a
 Series input, a :class:`numpy.ndarray` of ``object`` otherwise). Missing values
 (``None``, ``NaN``) give ``None`` as level and :data:`MISSING_COLOR` as colour.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._common import add_map, add_project, add_settings, ensure_parent, print_table
+from beatgrid.api.commands._common import add_map, add_project, add_settings, ensure_parent, print_table
 
 #: Layers read for the coverage analysis.
 COVERAGE_LAYERS = ["cameras", "buildings", "estates", "incidents", "grids", "beats",
@@ -84,7 +84,7 @@ def _stored(path, name):
 
 
 def run_coverage(args) -> int:
-    from beatgrid.gis.coverage import analyse_coverage
+    from beatgrid.gis.coverage.analysis import analyse_coverage
     from beatgrid.gis.io.derived import write_derived
 
     started = time.perf_counter()
@@ -139,7 +139,7 @@ def run_coverage(args) -> int:
 
 
 def run_recommend(args) -> int:
-    from beatgrid.gis.camera_placement import recommend_cameras
+    from beatgrid.gis.coverage.placement import recommend_cameras
     from beatgrid.gis.io.derived import write_derived
 
     started = time.perf_counter()

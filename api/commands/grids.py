@@ -19,7 +19,7 @@ import pandas as pd
 
 from beatgrid.gis.errors import InputError, NotFoundError
 
-from ._common import add_map, add_project, add_settings, ensure_parent, print_table
+from beatgrid.api.commands._common import add_map, add_project, add_settings, ensure_parent, print_table
 
 
 def register(sub) -> None:
@@ -86,13 +86,13 @@ def register(sub) -> None:
 # --------------------------------------------------------------------------------------
 
 def _settings(args):
-    from beatgrid.gis.settings import load_settings
+    from beatgrid.gis.config import load_settings
 
     return load_settings("grids", getattr(args, "settings", None))
 
 
 def _band(args, settings):
-    from beatgrid.gis.grid_partition import band_from_settings
+    from beatgrid.gis.grids.partition import band_from_settings
 
     return band_from_settings(settings, min_households=getattr(args, "min_households", None),
                               max_households=getattr(args, "max_households", None),
@@ -121,7 +121,7 @@ def _check_communities(args, layers):
 
 
 def _summary(grids, layers, band, settings, *, buildings=None, moved=None):
-    from beatgrid.gis.grid_metrics import format_summary, grid_metrics, plan_summary
+    from beatgrid.gis.grids.metrics import format_summary, grid_metrics, plan_summary
 
     metrics = grid_metrics(grids, communities=layers["communities"], streets=layers["streets"],
                            buildings=buildings, band=band, settings=settings)
@@ -167,7 +167,7 @@ def _merged_layers(layers, plan, communities):
 
 
 def _print_issues(plan):
-    from beatgrid.gis.grid_partition import REASONS
+    from beatgrid.gis.grids.partition import REASONS
 
     if len(plan.issues) == 0:
         return
@@ -180,9 +180,9 @@ def _print_issues(plan):
 
 
 def run_generate(args) -> int:
-    from beatgrid.gis.grid_checks import check_grids, format_violations, has_errors
-    from beatgrid.gis.grid_metrics import households_moved
-    from beatgrid.gis.grid_partition import generate_grids
+    from beatgrid.gis.grids.checks import check_grids, format_violations, has_errors
+    from beatgrid.gis.grids.metrics import households_moved
+    from beatgrid.gis.grids.partition import generate_grids
     from beatgrid.gis.io.project import write_layers
 
     settings = _settings(args)
@@ -222,7 +222,7 @@ def run_generate(args) -> int:
 
 
 def run_check(args) -> int:
-    from beatgrid.gis.grid_checks import check_grids, format_violations, has_errors
+    from beatgrid.gis.grids.checks import check_grids, format_violations, has_errors
 
     settings = _settings(args)
     band = _band(args, settings)
@@ -264,8 +264,8 @@ def run_rebalance(args) -> int:
 
 
 def run_move(args) -> int:
-    from beatgrid.gis.grid_editing import PlanEditor, plan_from_layers
-    from beatgrid.gis.grid_checks import format_violations
+    from beatgrid.gis.grids.editing import PlanEditor, plan_from_layers
+    from beatgrid.gis.grids.checks import format_violations
     from beatgrid.gis.io.project import write_layers
 
     settings = _settings(args)

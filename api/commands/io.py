@@ -5,7 +5,7 @@ from __future__ import annotations
 from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError
 
-from ._common import add_project, ensure_parent
+from beatgrid.api.commands._common import add_project, ensure_parent
 
 COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
 

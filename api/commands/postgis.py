@@ -6,7 +6,7 @@ import os
 
 from beatgrid.gis.errors import InputError
 
-from ._common import add_project, print_table
+from beatgrid.api.commands._common import add_project, print_table
 
 URL_ENV = "BEATGRID_PG_URL"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from beatgrid.gis import schema
 from beatgrid.gis.io import project as store
 
-from ._common import add_project, ensure_parent, print_table
+from beatgrid.api.commands._common import add_project, ensure_parent, print_table
 
 
 def register(sub) -> None:

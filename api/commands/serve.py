@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import add_project
+from beatgrid.api.commands._common import add_project
 
 
 def register(sub) -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from beatgrid.gis.errors import InputError
 
-from ._common import add_map, add_project, ensure_parent, print_table
+from beatgrid.api.commands._common import add_map, add_project, ensure_parent, print_table
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "ok": 4}
 
@@ -112,7 +112,7 @@ def register(sub) -> None:
 
 
 def _policy(args):
-    from beatgrid.gis.staffing_policy import load_policy
+    from beatgrid.gis.policing.policy import load_policy
 
     return load_policy(args.policy)
 
@@ -146,7 +146,7 @@ def _save(m, path: str) -> None:
 # -- staffing ------------------------------------------------------------------------------
 
 def run_staffing(args) -> int:
-    from beatgrid.gis.staffing import assess_project
+    from beatgrid.gis.policing.staffing import assess_project
 
     policy = _policy(args)
     layers = _read(args.project, STAFFING_LAYERS)
@@ -214,7 +214,7 @@ def _rollup_view(df: pd.DataFrame, key: str) -> pd.DataFrame:
 # -- alignment -----------------------------------------------------------------------------
 
 def run_alignment(args) -> int:
-    from beatgrid.gis.alignment import align_project
+    from beatgrid.gis.policing.alignment import align_project
 
     policy = _policy(args)
     layers = _read(args.project, ALIGNMENT_LAYERS)
@@ -243,7 +243,7 @@ def run_alignment(args) -> int:
     _write_csv(res.beats, args.beats_out, "beats")
     _write_csv(res.reassignments, args.reassign_out, "reassignments")
     if args.map:
-        from beatgrid.gis.beats import resolve_beats
+        from beatgrid.gis.policing.beats import resolve_beats
         from beatgrid.layers.staffing_map import alignment_map
 
         beats, _, _ = resolve_beats(layers)
@@ -254,7 +254,7 @@ def run_alignment(args) -> int:
 # -- hotspots ------------------------------------------------------------------------------
 
 def run_hotspots(args) -> int:
-    from beatgrid.gis.hotspots import hotspots_project
+    from beatgrid.gis.policing.hotspots import hotspots_project
 
     policy = _policy(args)
     layers = _read(args.project, HOTSPOT_LAYERS)
@@ -303,10 +303,10 @@ def run_hotspots(args) -> int:
 # -- beats ---------------------------------------------------------------------------------
 
 def run_beats(args) -> int:
-    from beatgrid.gis import beats as bm
-    from beatgrid.gis import responsibility_areas as ra
+    from beatgrid.gis.policing import beats as bm
+    from beatgrid.gis.policing import areas as ra
     from beatgrid.gis.io.project import write_layers
-    from beatgrid.gis.workload import workload_requirement
+    from beatgrid.gis.policing.workload import workload_requirement
 
     policy = _policy(args)
     layers = _read(args.project, STAFFING_LAYERS)

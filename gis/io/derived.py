@@ -36,9 +36,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from ..crs import storage_epsg
-from ..errors import InputError, NotFoundError
-from . import project as store
+from beatgrid.gis.crs import storage_epsg
+from beatgrid.gis.errors import InputError, NotFoundError
+from beatgrid.gis.io import project as store
 
 #: Derived layer name -> geometry type written (None: a table without geometry).
 DERIVED_LAYERS = {

@@ -30,8 +30,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from .. import schema
-from ..errors import InputError
+from beatgrid.gis import schema
+from beatgrid.gis.errors import InputError
 
 #: Extension -> format name.
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
@@ -191,7 +191,7 @@ def export_from_project(project_path, layer: str, path) -> Path:
     ...                     out).exists()  # doctest: +SKIP
     True
     """
-    from .project import read_layer
+    from beatgrid.gis.io.project import read_layer
 
     schema.get_spec(layer)
     format_of(path)  # fail before reading

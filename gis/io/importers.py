@@ -40,11 +40,13 @@ import pyogrio
 import pyproj
 import shapely
 
-from .. import china_coords, osm_normalise, schema
-from ..crs import storage_epsg, to_metric
-from ..errors import CRSError, InputError, NotFoundError, ValidationError
-from ..settings import load_settings
-from .export import SHAPEFILE_NAMES
+from beatgrid.gis import schema
+from beatgrid.gis.io import china_coords
+from beatgrid.gis.io import osm_tags as osm_normalise
+from beatgrid.gis.crs import storage_epsg, to_metric
+from beatgrid.gis.errors import CRSError, InputError, NotFoundError, ValidationError
+from beatgrid.gis.config import load_settings
+from beatgrid.gis.io.export import SHAPEFILE_NAMES
 
 #: Extension -> reader kind.
 READERS = {".geojson": "vector", ".json": "vector", ".gpkg": "vector", ".shp": "vector",
@@ -597,7 +599,7 @@ def import_layer(project_path, layer: str, file, *, append: bool = False, **opti
     >>> import_layer(os.path.join(d, "p.gpkg"), "cameras", os.path.join(d, "c.csv"))
     1
     """
-    from .project import write_layers
+    from beatgrid.gis.io.project import write_layers
 
     gdf = read_layer_file(file, layer_name=layer, **options)
     write_layers(project_path, {layer: gdf}, append=append,

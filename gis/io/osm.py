@@ -5,7 +5,7 @@ storage CRS (EPSG:4490 inside China, EPSG:4326 elsewhere):
 
 - ``buildings``: footprints; ``households`` from ``building:flats`` or estimated from
   floor area (footprint x levels / ``dwelling_size_m2``) for residential buildings,
-  flagged ``households_estimated`` (see :mod:`beatgrid.gis.osm_normalise`);
+  flagged ``households_estimated`` (see :mod:`beatgrid.gis.io.osm_tags`);
 - ``streets``: ``highway=*`` ways with ``street_class``;
 - ``cameras``: ``man_made=surveillance`` camera nodes with direction, field of view,
   height and tilt read from their tags.
@@ -33,12 +33,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .. import osm_normalise as norm
-from .. import schema
-from ..crs import to_metric
-from ..errors import InputError, NotFoundError, ValidationError
-from ..settings import load_settings
-from .importers import order_columns
+from beatgrid.gis.io import osm_tags as norm
+from beatgrid.gis import schema
+from beatgrid.gis.crs import to_metric
+from beatgrid.gis.errors import InputError, NotFoundError, ValidationError
+from beatgrid.gis.config import load_settings
+from beatgrid.gis.io.importers import order_columns
 
 OSM_LAYERS = ("buildings", "streets", "cameras")
 _NETWORK_TYPE = "all"
@@ -114,7 +114,7 @@ def _finish(attrs: pd.DataFrame, gdf: gpd.GeoDataFrame, layer: str, epsg: int,
 
 
 def _storage_epsg(gdfs: list[gpd.GeoDataFrame], settings: dict) -> int:
-    from ..crs import in_china
+    from beatgrid.gis.crs import in_china
 
     frames = [g for g in gdfs if len(g)]
     if not frames:
@@ -255,7 +255,7 @@ def import_osm(project_path, path, *, append: bool = False, settings=None,
     >>> counts["buildings"] > 0, counts["cameras"]
     (True, 0)
     """
-    from .project import write_layers
+    from beatgrid.gis.io.project import write_layers
 
     data = read_osm(path, settings=settings, layers=layers, bounding_box=bounding_box)
     to_write = {name: gdf for name, gdf in data.items() if len(gdf)}

@@ -44,8 +44,8 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from .. import schema as bg_schema
-from ..errors import BeatGridError, ConflictError, InputError, NotFoundError, ValidationError
+from beatgrid.gis import schema as bg_schema
+from beatgrid.gis.errors import BeatGridError, ConflictError, InputError, NotFoundError, ValidationError
 
 __all__ = [
     "DEFAULT_SCHEMA", "DatabaseError", "mask_url", "write_layers_pg", "read_layer_pg",
@@ -529,7 +529,7 @@ def copy_project_to_postgis(gpkg_path, url, *, schema: str = DEFAULT_SCHEMA) -> 
     dict
         Rows stored per layer.
     """
-    from .project import project_crs, read_project
+    from beatgrid.gis.io.project import project_crs, read_project
 
     layers = read_project(gpkg_path)
     return write_layers_pg(url, layers, schema=schema, crs=project_crs(gpkg_path))
@@ -547,7 +547,7 @@ def copy_postgis_to_project(url, gpkg_path, *, schema: str = DEFAULT_SCHEMA,
     Path
         The GeoPackage.
     """
-    from .project import create_project, write_layers
+    from beatgrid.gis.io.project import create_project, write_layers
 
     path = Path(gpkg_path)
     if path.suffix.lower() != ".gpkg":

@@ -33,8 +33,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from .. import schema
-from ..errors import InputError, NotFoundError, ValidationError
+from beatgrid.gis import schema
+from beatgrid.gis.errors import InputError, NotFoundError, ValidationError
 
 SCHEMA_VERSION = "1"
 META_TABLE = "beatgrid_meta"

@@ -41,6 +41,6 @@ True
 True
 """
 
-from .district import MIN_HOUSEHOLDS, generate_district
+from beatgrid.gis.sample.district import MIN_HOUSEHOLDS, generate_district
 
 __all__ = ["MIN_HOUSEHOLDS", "generate_district"]

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .common import integers, names, only, rects, segments_local, uniform
-from .streets import road_pieces, street_frame
+from beatgrid.gis.sample.common import integers, names, only, rects, segments_local, uniform
+from beatgrid.gis.sample.streets import road_pieces, street_frame
 
 RESIDENTIAL_KINDS = ("walkup", "highrise", "urban_village", "house")
 ESTATE_KINDS = ("walkup", "highrise")

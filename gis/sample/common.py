@@ -23,8 +23,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from .. import schema
-from ..crs import gauss_kruger_3deg_epsg
+from beatgrid.gis import schema
+from beatgrid.gis.crs import gauss_kruger_3deg_epsg
 
 #: CRS of every layer the generator returns (CGCS2000 lon/lat).
 STORAGE_EPSG = 4490

@@ -9,16 +9,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import schema
-from ..errors import InputError
-from ..settings import load_settings
-from ..staffing_policy import load_policy
-from .buildings import allocate, clear_of_roads, estates, lanes, sites
-from .common import STORAGE_EPSG, ToStorage, conformed, frame, ids, valid_lines
-from .layout import build_layout, plan_district
-from .people import incidents, key_places, populate, staff_roster
-from .policing import admin_layers, cameras, cameras_frame, governance, rooms, station_officers
-from .streets import arterials, curved_roads, name_streets, urban_grid, villages
+from beatgrid.gis import schema
+from beatgrid.gis.errors import InputError
+from beatgrid.gis.config import load_settings
+from beatgrid.gis.policing.policy import load_policy
+from beatgrid.gis.sample.buildings import allocate, clear_of_roads, estates, lanes, sites
+from beatgrid.gis.sample.common import STORAGE_EPSG, ToStorage, conformed, frame, ids, valid_lines
+from beatgrid.gis.sample.layout import build_layout, plan_district
+from beatgrid.gis.sample.people import incidents, key_places, populate, staff_roster
+from beatgrid.gis.sample.policing import admin_layers, cameras, cameras_frame, governance, rooms, station_officers
+from beatgrid.gis.sample.streets import arterials, curved_roads, name_streets, urban_grid, villages
 
 #: Smallest district the generator makes (the CLI refuses fewer households too).
 MIN_HOUSEHOLDS = 1000
@@ -45,7 +45,7 @@ def generate_district(*, households: int = 30000, seed: int = 0, settings=None,
         of its keys.
     policy
         The staffing policy the roster is drawn against (a dict or TOML path of
-        overrides, as :func:`beatgrid.gis.staffing_policy.load_policy`); default the
+        overrides, as :func:`beatgrid.gis.policing.policy.load_policy`); default the
         shipped one. Under it, ``staff.fully_staffed_share`` of the beats meet every
         rule and ``staff.severely_short_share`` are clearly understaffed.
 

@@ -9,7 +9,7 @@ responsibility areas and draws each community's households, floating-population 
 Examples
 --------
 >>> import numpy as np
->>> from beatgrid.gis.settings import load_settings
+>>> from beatgrid.gis.config import load_settings
 >>> p = load_settings("sample")
 >>> rng = np.random.default_rng(0)
 >>> lay = build_layout(30_000, p, rng)
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from .common import integers, only, uniform
+from beatgrid.gis.sample.common import integers, only, uniform
 
 KMEANS_ROUNDS = 20        # Lloyd iterations placing station / area centres
 OUTLINE_HARMONICS = 4     # smoothness of the district outline's wobble

@@ -33,12 +33,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import beats as beats_mod
-from .. import schema
-from ..staffing import RULES, rule_requirements
-from ..workload import workload_requirement
-from .common import cell_rects, uniform
-from .streets import road_points
+from beatgrid.gis.policing import beats as beats_mod
+from beatgrid.gis import schema
+from beatgrid.gis.policing.staffing import RULES, rule_requirements
+from beatgrid.gis.policing.workload import workload_requirement
+from beatgrid.gis.sample.common import cell_rects, uniform
+from beatgrid.gis.sample.streets import road_points
 
 KEY_PLACE_NAMES = {"rental_house": "出租房", "hotel": "宾馆", "ktv": "KTV", "internet_cafe": "网吧",
                    "massage_parlour": "足浴店", "courier": "快递网点",
@@ -176,7 +176,7 @@ def _short(required, ratio):
 def staff_roster(layers, *, p, policy, rng) -> pd.DataFrame:
     """A staff roster per beat: some fully staffed, some clearly short, the rest mildly.
 
-    The requirements are those of :func:`beatgrid.gis.staffing.assess_project` on the
+    The requirements are those of :func:`beatgrid.gis.policing.staffing.assess_project` on the
     assembled layers (population, floating residents, households-estimated grids,
     incident workload, room type), so the outcome under ``policy`` is exactly the
     quota of :func:`tiers`.
@@ -189,7 +189,7 @@ def staff_roster(layers, *, p, policy, rng) -> pd.DataFrame:
     p
         Sample settings (``[staff]``).
     policy
-        Staffing policy (:func:`beatgrid.gis.staffing_policy.load_policy`).
+        Staffing policy (:func:`beatgrid.gis.policing.policy.load_policy`).
     rng
         numpy Generator (the roster has its own stream).
 

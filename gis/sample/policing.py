@@ -9,7 +9,7 @@ with some shared boundaries moved (:func:`governance`).
 Examples
 --------
 >>> import numpy as np
->>> from beatgrid.gis.settings import load_settings
+>>> from beatgrid.gis.config import load_settings
 >>> p = load_settings("sample")
 
 Three beats with 1, 2 and 1 community officers in two stations:
@@ -26,8 +26,8 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from .common import frame, ids, names, only, rects, rotate, uniform
-from .streets import LOOK_M, road_points
+from beatgrid.gis.sample.common import frame, ids, names, only, rects, rotate, uniform
+from beatgrid.gis.sample.streets import LOOK_M, road_points
 
 
 # --------------------------------------------------------------------------------------

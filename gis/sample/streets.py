@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .common import cell_rects, names, only, rotate, segments_local, uniform
+from beatgrid.gis.sample.common import cell_rects, names, only, rotate, segments_local, uniform
 
 MIN_STREET_PIECE_M = 0.5  # shorter pieces left by clipping are dropped
 LOOK_M = 5.0              # a point this far along the street gives the view direction

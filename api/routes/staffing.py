@@ -1,0 +1,401 @@
+"""HTTP endpoints for leadership dashboards: staffing gaps, roll-ups, beat map, alignment, hotspots.
+
+Registered on the service by :func:`register` (auto-discovered by
+:mod:`beatgrid.api.service`); the project is ``app.state.project``.
+
+=========================================  ================================================
+``GET /staffing``                          per-beat gaps (JSON records, worst first) under
+                                           the shipped staffing policy
+``POST /staffing``                         the same under a policy given as the body: TOML
+                                           text, or JSON overrides (nested or dotted keys)
+``GET /staffing/areas``                    roll-up per responsibility area
+``GET /staffing/stations``                 roll-up per station
+``GET /staffing/beats.geojson``            beats with severity and required / actual per
+                                           role (GeoJSON, EPSG:4326, for map views)
+``GET /alignment?min_share=0.9``           governance grids against beats (多格合一)
+``GET /hotspots?zones=grids|beats``        Gi* per zone, change per beat, density peak
+                                           (also ``permutations=99``,
+                                           ``preventable=true``)
+=========================================  ================================================
+
+In the JSON, ``failed_rules`` and ``reasons`` are lists (one reason per failed rule)
+and the roll-ups' ``rules_failed`` is an object ``{rule: beats}``. The assessment's
+notes (derived beats, estimated grids...) come in the ``BeatGrid-Notes`` header (a
+JSON list). Bad parameters, unknown parameters (``?policy=`` included: no server path
+is ever read) and invalid policies are 422 answers with ``{"error", "fix"}``
+(:mod:`beatgrid.api.errors`). Results are cached per project file state, policy and
+parameters, so a dashboard loading several endpoints computes once.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable, Mapping
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from beatgrid.gis.errors import InputError, PolicyError
+
+from beatgrid.api.cache import ProjectCache
+from beatgrid.api.params import choice, reject_unknown
+from beatgrid.api.rendering import NOTES_HEADER, geojson_response, json_response, records
+from beatgrid.api.commands.staffing import ALIGNMENT_LAYERS, HOTSPOT_LAYERS, STAFFING_LAYERS
+
+#: Largest ``permutations`` accepted by ``GET /hotspots`` (the time grows linearly).
+MAX_PERMUTATIONS = 9999
+#: Largest policy body accepted by ``POST /staffing``, in bytes.
+MAX_POLICY_BYTES = 64 * 1024
+_POLICY_BODY = {
+    "required": False,
+    "content": {
+        "application/toml": {"schema": {"type": "string"},
+                             "example": "[officers]\ntwo_officer_population = 8000\n"},
+        "application/json": {"schema": {"type": "object"},
+                             "example": {"officers.two_officer_population": 8000}},
+    },
+}
+
+
+# --------------------------------------------------------------------------------------
+# Routes
+# --------------------------------------------------------------------------------------
+
+def register(app: FastAPI) -> None:
+    """Add the staffing, alignment and hotspot endpoints to ``app``."""
+
+    @app.get("/staffing", tags=["staffing"])
+    def staffing(request: Request) -> Response:
+        """Staffing gaps per beat under the shipped policy, worst first."""
+        _only(request, ())
+        return _gaps_response(_staffing(request, None))
+
+    @app.post("/staffing", tags=["staffing"], openapi_extra={"requestBody": _POLICY_BODY})
+    async def staffing_with_policy(request: Request) -> Response:
+        """Staffing gaps per beat under the policy in the body (TOML, or JSON overrides)."""
+        _only(request, ())
+        body = await request.body()
+        policy = _policy_from_body(body, request.headers.get("content-type", ""))
+        return _gaps_response(await run_in_threadpool(_staffing, request, policy))
+
+    @app.get("/staffing/areas", tags=["staffing"])
+    def staffing_areas(request: Request) -> Response:
+        """Gaps summed per responsibility area (shipped policy)."""
+        _only(request, ())
+        res = _staffing(request, None)
+        return json_response(rollup_records(res.areas), res.notes)
+
+    @app.get("/staffing/stations", tags=["staffing"])
+    def staffing_stations(request: Request) -> Response:
+        """Gaps summed per station, with the community officers' share (shipped policy)."""
+        _only(request, ())
+        res = _staffing(request, None)
+        return json_response(rollup_records(res.stations), res.notes)
+
+    @app.get("/staffing/beats.geojson", tags=["staffing"],
+             responses={200: {"content": {"application/geo+json": {}}}})
+    def staffing_beats(request: Request) -> Response:
+        """Beats with severity and required / actual per role, GeoJSON in EPSG:4326."""
+        _only(request, ())
+        res = _staffing(request, None)
+        gdf = res.beats.copy()
+        for col in ("failed_rules", "reasons"):
+            gdf[col] = split_list(gdf[col], ";" if col == "failed_rules" else "; ")
+        return geojson_response(gdf, res.notes)
+
+    @app.get("/alignment", tags=["alignment"])
+    def alignment(request: Request,
+                  min_share: str | None = Query(
+                      None, description="aligned when at least this share is in the main beat, "
+                                        "in (0, 1] (default: policy)")) -> Response:
+        """Governance grids against beats: per grid, per beat, suggested reassignment."""
+        _only(request, ("min_share",))
+        share = _number("min_share", min_share, low=0.0, high=1.0, low_open=True)
+        res = _cached(request, ("alignment", share), ALIGNMENT_LAYERS, _align(share))
+        mis = res.misaligned
+        return json_response({
+            "min_share": res.min_share,
+            "summary": {"governance_grids": len(res.grids), "misaligned": len(mis),
+                        "households_affected": int(mis["households_affected"].sum())},
+            "grids": records(res.grids), "beats": records(res.beats),
+            "reassignments": records(res.reassignments)})
+
+    @app.get("/hotspots", tags=["hotspots"])
+    def hotspots(request: Request,
+                 zones: str | None = Query(None, description="grids, beats or auto (default: "
+                                           "grids when at least 3 are planned)"),
+                 permutations: str | None = Query(None, description="Gi* permutations, 0.."
+                                                  f"{MAX_PERMUTATIONS} (default: policy)"),
+                 preventable: str | None = Query(None, description="preventable cases only "
+                                                 "(true/false)")) -> Response:
+        """Getis-Ord Gi* per zone, period-on-period change per beat, density peak."""
+        _only(request, ("zones", "permutations", "preventable"))
+        kind = choice("zones", zones, ("auto", "grids", "beats"), "auto")
+        perms = _number("permutations", permutations, low=0, high=MAX_PERMUTATIONS,
+                        integer=True)
+        prev = _flag("preventable", preventable)
+        key = ("hotspots", kind, perms, prev)
+        res = _cached(request, key, HOTSPOT_LAYERS, _hotspots(kind, perms, prev))
+        if perms is None:
+            from beatgrid.gis.policing.policy import default_policy
+
+            perms = int(default_policy()["hotspots"]["permutations"])
+        return json_response(hotspot_body(res, perms, prev), res.notes)
+
+
+# --------------------------------------------------------------------------------------
+# Computation (cached per project state and parameters)
+# --------------------------------------------------------------------------------------
+
+_CACHE = ProjectCache(size=16)
+
+
+def _cached(request: Request, key: tuple, layers: list[str], compute: Callable):
+    """``compute(layers)`` for the project, reused while the file is unchanged."""
+    return _CACHE.get(request, key, layers, compute)
+
+
+def _staffing(request: Request, policy: dict | None):
+    from beatgrid.gis.policing.staffing import assess_project
+
+    key = ("staffing", json.dumps(policy, sort_keys=True, default=str) if policy else None)
+    return _cached(request, key, STAFFING_LAYERS,
+                   lambda layers: assess_project(layers, policy=policy))
+
+
+def _align(min_share: float | None):
+    def compute(layers):
+        from beatgrid.gis.policing.alignment import align_project
+
+        return align_project(layers, min_share=min_share)
+    return compute
+
+
+def _hotspots(zones: str, permutations: int | None, preventable: bool):
+    def compute(layers):
+        from beatgrid.gis.policing.hotspots import hotspots_project
+
+        grids = layers.get("grids")
+        if zones == "grids" and (grids is None or len(grids) < 3):
+            raise InputError(f"Gi* on grids needs at least 3 basic grids; the project has "
+                             f"{0 if grids is None else len(grids)}",
+                             fix="ask for ?zones=beats, or plan the grids first "
+                                 "(beatgrid grids)")
+        return hotspots_project(layers, zones=zones, permutations=permutations,
+                                preventable_only=preventable)
+    return compute
+
+
+# --------------------------------------------------------------------------------------
+# Parameters and the policy body
+# --------------------------------------------------------------------------------------
+
+def _only(request: Request, allowed: tuple[str, ...]) -> None:
+    """Reject unknown query parameters; a policy path gets its own explanation."""
+    if "policy" in request.query_params and "policy" not in allowed:
+        raise InputError("the staffing policy cannot be given as a query parameter "
+                         "(the service reads no paths on the server)",
+                         fix="POST /staffing with the policy TOML text, or JSON overrides, "
+                             "as the request body")
+    reject_unknown(request, allowed)
+
+
+def _number(name: str, value: str | None, *, low: float, high: float, integer: bool = False,
+            low_open: bool = False):
+    """Parse a numeric query parameter in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        number = None
+    ok = number is not None and number == number and \
+        (number > low if low_open else number >= low) and number <= high
+    if not ok:
+        kind = "a whole number" if integer else "a number"
+        span = f"greater than {low:g} and at most {high:g}" if low_open \
+            else f"from {low:g} to {high:g}"
+        raise InputError(f"{name}={value!r} is not {kind} {span}",
+                         fix=f"give {name} as {kind} {span}")
+    return number
+
+
+def _flag(name: str, value: str | None) -> bool:
+    if value is None or value == "":
+        return False
+    low = value.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise InputError(f"{name}={value!r} is not true or false", fix=f"use {name}=true or false")
+
+
+def _policy_from_body(body: bytes, content_type: str) -> dict | None:
+    """The staffing policy of a ``POST /staffing`` body (None: the shipped one).
+
+    JSON (``Content-Type: application/json``, or a body starting with ``{``): an object
+    of overrides, nested tables or dotted keys (``{"officers.per_beat": 2}``), or a
+    string holding TOML text. Anything else is read as TOML text.
+    """
+    from beatgrid.gis.policing.policy import load_policy
+
+    if len(body) > MAX_POLICY_BYTES:
+        raise InputError(f"the policy body has {len(body):,} bytes, more than "
+                         f"{MAX_POLICY_BYTES:,}", fix="send only the keys that differ from "
+                                                      "the shipped policy")
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("the policy body is not UTF-8 text",
+                         fix="send the TOML or JSON policy encoded as UTF-8") from None
+    if not text.strip():
+        return None
+    if "json" in content_type.lower() or text.lstrip().startswith("{"):
+        try:
+            override = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PolicyError(f"the policy body is not valid JSON: {exc}",
+                              fix="send a JSON object of overrides, e.g. "
+                                  '{"officers": {"per_beat": 2}}') from None
+        if isinstance(override, str):
+            override = _toml(override)
+        elif not isinstance(override, Mapping):
+            raise PolicyError(f"the policy body is JSON {type(override).__name__}, not an object",
+                              fix='send a JSON object of overrides, e.g. {"officers": '
+                                  '{"per_beat": 2}}, or TOML text')
+        else:
+            override = _nest(override)
+    else:
+        override = _toml(text)
+    return load_policy(override)
+
+
+def _toml(text: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"the policy body is not valid TOML: {exc}",
+                          fix="correct the TOML syntax at the position given, or send JSON "
+                              "overrides with Content-Type: application/json") from None
+
+
+def _nest(override: Mapping) -> dict:
+    """Expand dotted keys: ``{"officers.per_beat": 2}`` -> ``{"officers": {"per_beat": 2}}``.
+
+    Examples
+    --------
+    >>> _nest({"officers.per_beat": 2, "officers": {"type1_room_min": 2}})
+    {'officers': {'per_beat': 2, 'type1_room_min': 2}}
+    """
+    out: dict = {}
+    for path, value in _leaves(override, ()):
+        node = out
+        for depth, part in enumerate(path[:-1], start=1):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise PolicyError(f"staffing policy: {'.'.join(path[:depth])!r} is given both "
+                                  "as a value and as a table", fix="give each key once")
+        leaf = path[-1]
+        if isinstance(value, dict) and not value and isinstance(node.get(leaf), dict):
+            continue
+        if leaf in node:
+            raise PolicyError(f"staffing policy: {'.'.join(path)!r} is given twice",
+                              fix="give each key once")
+        node[leaf] = value
+    return out
+
+
+def _leaves(override: Mapping, prefix: tuple):
+    for key, value in override.items():
+        path = prefix + tuple(str(key).split("."))
+        if isinstance(value, Mapping) and value:
+            yield from _leaves(value, path)
+        else:
+            yield path, (dict(value) if isinstance(value, Mapping) else value)
+
+
+# --------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------
+
+def split_list(values: pd.Series, sep: str) -> pd.Series:
+    """``"a;b"`` -> ``["a", "b"]`` (``""`` -> ``[]``), per value."""
+    return values.map(lambda v: [p for p in str(v).split(sep) if p] if isinstance(v, str) else [])
+
+
+def gap_records(gaps: pd.DataFrame) -> list[dict]:
+    """Per-beat gaps, worst first, with ``failed_rules`` and ``reasons`` as lists.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from beatgrid.gis.policing.staffing import assess
+    >>> b = pd.DataFrame({"beat_id": ["a", "b"], "population_registered": [9000, 100],
+    ...     "population_floating": [2000, 0], "community_officers": [1, 1],
+    ...     "auxiliaries": [3, 2]})
+    >>> [(r["beat_id"], r["severity"], r["failed_rules"]) for r in gap_records(assess(b))]
+    [('a', 'high', ['officers_population', 'floating_managers_ratio']), ('b', 'ok', [])]
+    """
+    g = gaps.sort_values("severity_rank").copy()
+    g["failed_rules"] = split_list(g["failed_rules"], ";")
+    g["reasons"] = split_list(g["reasons"], "; ")
+    return records(g)
+
+
+def rollup_records(rollup: pd.DataFrame) -> list[dict]:
+    """Roll-up rows with ``rules_failed`` as ``{rule: beats}``."""
+    out = records(rollup)
+    for row in out:
+        row["rules_failed"] = {rule: int(n) for rule, n in
+                               (part.rsplit(":", 1) for part in
+                                filter(None, (row.get("rules_failed") or "").split(";")))}
+    return out
+
+
+def hotspot_body(res, permutations: int | None, preventable_only: bool = False) -> dict:
+    """The JSON of ``GET /hotspots``: zones, change per beat and the density peak."""
+    zones = res.zones
+    body = {
+        "zone_kind": res.zone_kind,
+        "permutations": permutations,
+        "preventable_only": preventable_only,
+        "hot": int((zones["hotspot"] == "hot").sum()),
+        "cold": int((zones["hotspot"] == "cold").sum()),
+        "zones": records(zones),
+        "change": None,
+        "density": None,
+        "notes": list(res.notes),
+    }
+    if res.change is not None:
+        attrs = res.change.attrs
+        body["change"] = {
+            "compare": attrs.get("compare"),
+            "current": [pd.Timestamp(t).isoformat() for t in attrs.get("current", ())],
+            "previous": [pd.Timestamp(t).isoformat() for t in attrs.get("previous", ())],
+            "beats": records(res.change),
+        }
+    d = res.density
+    if len(d):
+        top = d.loc[[d["density_km2"].idxmax()]]
+        x0, y0, x1, y1 = top.total_bounds
+        peak = gpd.GeoSeries([shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=d.crs) \
+            .to_crs(4326).iloc[0]
+        body["density"] = {"cells": len(d), "cell_m": float(d.attrs.get("cell_m", 0)),
+                           "bandwidth_m": float(d.attrs.get("bandwidth_m", 0)),
+                           "peak_km2": round(float(top["density_km2"].iloc[0]), 3),
+                           "peak_lon": round(peak.x, 6), "peak_lat": round(peak.y, 6)}
+    return body
+
+
+def _gaps_response(res) -> JSONResponse:
+    return json_response(gap_records(res.gaps), res.notes)
+
+
+__all__ = ["register", "records", "gap_records", "rollup_records", "split_list",
+           "hotspot_body", "MAX_PERMUTATIONS", "MAX_POLICY_BYTES", "NOTES_HEADER"]

@@ -1,0 +1,409 @@
+"""Settings and policy files: one loader, validated once, frozen sections passed down.
+
+Every threshold and ratio BeatGrid uses (household band, staffing ratios, camera
+quality levels, ...) lives in a TOML file under ``gis/defaults/``: one file per
+section. A user file overrides any subset of a section's keys; unknown keys and
+values of the wrong type are rejected with the key, the value and the fix.
+
+:class:`Config` holds every section, loaded and checked once (by
+:meth:`Config.load`) and frozen: a section reads like a nested ``dict``
+(``config.grids["band"]["min_households"]``) but cannot be changed by the code it is passed
+to. :meth:`Config.replace` gives a new config with some sections overridden;
+:func:`thaw` gives a plain mutable copy for an analyst who wants to experiment.
+
+========== ========================= ===============================================
+section    shipped file              what it holds
+========== ========================= ===============================================
+core       ``settings.toml``         import (OSM households), camera defaults, CRS
+grids      ``grids.toml``            household band, atomic units, generator, codes
+coverage   ``coverage.toml``         field of view, visibility, coverage, risk,
+                                     placement
+policing   ``policing.toml``         beats, responsibility areas, alignment, hotspots
+policy     ``staffing.toml``         the staffing policy (a city's rules)
+========== ========================= ===============================================
+
+Examples
+--------
+>>> from beatgrid.gis.config import Config, default_config
+>>> config = default_config()
+>>> config.grids["band"]["min_households"], config.grids["band"]["max_households"]
+(300, 500)
+>>> config.core["import"]["dwelling_size_m2"]
+90.0
+>>> narrow = config.replace(grids={"band": {"min_households": 320}})
+>>> narrow.grids["band"]["min_households"], config.grids["band"]["min_households"]
+(320, 300)
+>>> narrow.grids["band"]["min_households"] = 1
+Traceback (most recent call last):
+...
+TypeError: 'Frozen' object does not support item assignment
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from beatgrid.gis.errors import PolicyError
+
+DEFAULTS_PACKAGE = "beatgrid.gis.defaults"
+
+#: Config section -> shipped defaults file (without ``.toml``).
+SECTION_FILES: dict[str, str] = {
+    "core": "settings",
+    "grids": "grids",
+    "coverage": "coverage",
+    "policing": "staffing",  # split into policing.toml by the policing package
+    "policy": "staffing",
+}
+
+#: An override: a TOML file path, or a mapping with a subset of the keys.
+Override = str | Path | Mapping[str, Any] | None
+
+
+class Frozen(Mapping[str, Any]):
+    """A read-only nested mapping (lists become tuples); picklable and hashable-free.
+
+    Parameters
+    ----------
+    data
+        The mapping to freeze (deeply).
+
+    Examples
+    --------
+    >>> f = Frozen({"a": {"b": [1, 2]}})
+    >>> f["a"]["b"]
+    (1, 2)
+    >>> thaw(f)
+    {'a': {'b': [1, 2]}}
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = {str(k): _freeze(v) for k, v in data.items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Frozen({thaw(self)!r})"
+
+    def __reduce__(self) -> tuple[Callable[..., Frozen], tuple[dict[str, Any]]]:
+        return (Frozen, (thaw(self),))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Frozen:
+        return self
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Frozen):
+        return value
+    if isinstance(value, Mapping):
+        return Frozen(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """A plain, mutable deep copy of a frozen section (``dict`` and ``list``).
+
+    Examples
+    --------
+    >>> thaw(default_config().grids)["band"]["min_households"]
+    300
+    """
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return copy.copy(value)
+
+
+def default_path(name: str) -> Path:
+    """Path of the shipped defaults file ``name`` (without ``.toml``).
+
+    Examples
+    --------
+    >>> default_path("grids").name
+    'grids.toml'
+    """
+    return Path(str(resources.files(DEFAULTS_PACKAGE).joinpath(f"{name}.toml")))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; a missing or malformed file raises :class:`PolicyError`.
+
+    Examples
+    --------
+    >>> read_toml("no-such-file.toml")
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: settings file 'no-such-file.toml' does not exist Fix: check the path
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise PolicyError(f"settings file {str(path)!r} does not exist",
+                          fix="check the path") from None
+    except IsADirectoryError:
+        raise PolicyError(f"settings file {str(path)!r} is a directory",
+                          fix="give the path of a .toml file") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"settings file {str(path)!r} is not UTF-8 text",
+                          fix="give a TOML text file saved as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"settings file {str(path)!r} is not valid TOML: {exc}",
+                          fix="correct the TOML syntax at the position given") from None
+    except RecursionError:
+        raise PolicyError(f"settings file {str(path)!r} is nested too deeply",
+                          fix="write the keys of gis/defaults/*.toml, at most a few "
+                              "tables deep") from None
+
+
+def merge_checked(defaults: Mapping[str, Any], override: Mapping[str, Any], *, source: str,
+                  prefix: str = "") -> dict[str, Any]:
+    """Deep-merge ``override`` onto ``defaults``, rejecting unknown keys and wrong types.
+
+    Integers are accepted where floats are expected. Tables whose default is empty
+    (``{}``) accept any keys (used for per-category tables).
+
+    Examples
+    --------
+    >>> merge_checked({"a": {"b": 1.0}}, {"a": {"b": 2}}, source="demo")
+    {'a': {'b': 2.0}}
+    >>> merge_checked({"a": 1}, {"c": 2}, source="demo")
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: demo: unknown key 'c' (value 2) Fix: use one of: a
+    """
+    merged = thaw(defaults)
+    for key, value in override.items():
+        dotted = f"{prefix}{key}"
+        if key not in defaults:
+            if len(defaults) == 0:
+                merged[key] = thaw(value)
+                continue
+            raise PolicyError(
+                f"{source}: unknown key {dotted!r} (value {value!r})",
+                fix="use one of: " + ", ".join(f"{prefix}{k}" for k in defaults))
+        default = defaults[key]
+        if isinstance(default, Mapping):
+            if not isinstance(value, Mapping):
+                raise PolicyError(f"{source}: {dotted!r} must be a table, got {value!r}",
+                                  fix=f"write it as [{dotted}] with keys inside")
+            merged[key] = merge_checked(default, value, source=source, prefix=f"{dotted}.")
+            continue
+        if not _same_type(default, value):
+            raise PolicyError(
+                f"{source}: {dotted!r} has value {value!r} of type {type(value).__name__}",
+                fix=f"give a {_type_name(default)} like the default {thaw(default)!r}")
+        merged[key] = float(value) if isinstance(default, float) else thaw(value)
+    return merged
+
+
+def _type_name(value: Any) -> str:
+    return "list" if isinstance(value, (list, tuple)) else type(value).__name__
+
+
+def _same_type(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped(name: str) -> Frozen:
+    return Frozen(read_toml(default_path(name)))
+
+
+def load_settings(name: str = "settings", override: Override = None) -> dict[str, Any]:
+    """The shipped defaults file ``name`` with an optional override, as a plain ``dict``.
+
+    The lower-level loader behind :meth:`Config.load` (which validates each section
+    once and freezes it); kept for the sample generator's own parameter file.
+
+    Parameters
+    ----------
+    name
+        Defaults file under ``gis/defaults`` (``"settings"``, ``"grids"``,
+        ``"coverage"``, ``"policing"``, ``"staffing"``, ``"sample"``).
+    override
+        A TOML path or a mapping with a subset of the keys.
+
+    Returns
+    -------
+    dict
+        The merged, type-checked settings.
+
+    Examples
+    --------
+    >>> load_settings("settings")["import"]["dwelling_size_m2"]
+    90.0
+    """
+    defaults = _shipped(name)
+    if override is None:
+        return thaw(defaults)
+    if isinstance(override, Mapping):
+        return merge_checked(defaults, override, source=f"{name} settings")
+    return merge_checked(defaults, read_toml(override), source=str(override))
+
+
+#: Per-section value checks run once on load (the policy checks its value ranges).
+_VALIDATORS: dict[str, Callable[[Mapping[str, Any], str], None]] = {}
+
+
+def register_validator(section: str, check: Callable[[Mapping[str, Any], str], None]) -> None:
+    """Have :meth:`Config.load` run ``check(section_mapping, source)`` on ``section``.
+
+    A capability package registers the value checks of its section (ranges, allowed
+    words) at import; the structural checks (known keys, types) are done here.
+    """
+    _VALIDATORS[section] = check
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every settings section, validated and frozen.
+
+    Build it with :meth:`Config.load` (or :func:`default_config` for the shipped
+    defaults); pass it, or one of its sections, down to the computing functions.
+
+    Attributes
+    ----------
+    core, grids, coverage, policing, policy
+        The sections (see the module docstring for what each holds).
+    """
+
+    core: Frozen
+    grids: Frozen
+    coverage: Frozen
+    policing: Frozen
+    policy: Frozen
+
+    @classmethod
+    def load(cls, settings: Override = None, **sections: Override) -> Config:
+        """Shipped defaults with overrides, validated once.
+
+        Parameters
+        ----------
+        settings
+            One file (or mapping) overriding several sections: its top-level tables are
+            section names (``[grids.band]``, ``[coverage.fov]``, ``[policy.officers]``...).
+        **sections
+            Per-section overrides (``grids="my-grids.toml"``, ``policy={...}``), shaped
+            like that section's shipped file; applied after ``settings``.
+
+        Returns
+        -------
+        Config
+
+        Raises
+        ------
+        PolicyError
+            An unknown section or key, a value of the wrong type or out of range; the
+            message names the file, the key and the value.
+
+        Examples
+        --------
+        >>> Config.load(grids={"band": {"max_households": 480}}).grids["band"]["max_households"]
+        480
+        >>> Config.load(settings={"grid": {}})
+        Traceback (most recent call last):
+        ...
+        beatgrid.gis.errors.PolicyError: settings: unknown section 'grid' Fix: use one of: core, grids, coverage, policing, policy
+        """
+        return default_config().replace(settings, **sections)
+
+    def replace(self, settings: Override = None, **sections: Override) -> Config:
+        """A new config with some sections overridden (this one is unchanged).
+
+        Parameters
+        ----------
+        settings, **sections
+            As for :meth:`load`; the overrides apply on top of this config.
+
+        Examples
+        --------
+        >>> default_config().replace(policy={"auxiliaries": {"per_officer": 1.0}}).policy[
+        ...     "auxiliaries"]["per_officer"]
+        1.0
+        """
+        overrides: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
+        if settings is not None:
+            source = "settings" if isinstance(settings, Mapping) else str(settings)
+            whole = settings if isinstance(settings, Mapping) else read_toml(settings)
+            for name, value in whole.items():
+                if name not in SECTION_FILES:
+                    raise PolicyError(f"{source}: unknown section {name!r}",
+                                      fix="use one of: " + ", ".join(SECTION_FILES))
+                if not isinstance(value, Mapping):
+                    raise PolicyError(f"{source}: {name!r} must be a table, got {value!r}",
+                                      fix=f"write it as [{name}.<table>] with keys inside")
+                overrides.setdefault(name, []).append((value, source))
+        for name, value in sections.items():
+            if name not in SECTION_FILES:
+                raise PolicyError(f"unknown settings section {name!r}",
+                                  fix="use one of: " + ", ".join(SECTION_FILES))
+            if value is None:
+                continue
+            if isinstance(value, Mapping):
+                overrides.setdefault(name, []).append((value, f"{name} settings"))
+            else:
+                overrides.setdefault(name, []).append((read_toml(value), str(value)))
+        if not overrides:
+            return self
+        changed: dict[str, Frozen] = {}
+        for name, items in overrides.items():
+            merged: Mapping[str, Any] = getattr(self, name)
+            for value, source in items:
+                merged = merge_checked(merged, value, source=source)
+                check = _VALIDATORS.get(name)
+                if check is not None:
+                    check(merged, source)
+            changed[name] = Frozen(merged)
+        current = {f.name: getattr(self, f.name) for f in fields(self)}
+        current.update(changed)
+        return Config(**current)
+
+
+@functools.lru_cache(maxsize=1)
+def default_config() -> Config:
+    """The shipped defaults of every section (loaded once per process).
+
+    Examples
+    --------
+    >>> default_config().policy["officers"]["per_beat"]
+    1
+    """
+    return Config(**{name: _shipped(file) for name, file in SECTION_FILES.items()})
+
+
+def resolve(config: Config | None) -> Config:
+    """``config``, or the shipped defaults when None (for functions callable on their own).
+
+    Examples
+    --------
+    >>> resolve(None) is default_config()
+    True
+    """
+    return default_config() if config is None else config
