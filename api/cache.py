@@ -1,24 +1,27 @@
-"""Results of the HTTP routes, cached per project while the project file is unchanged.
+"""Results of the HTTP routes, cached per project while its stored layers are unchanged.
 
-Route modules share one cache: the key is the project path, the state of the
-GeoPackage (its WAL file included) and the route's own key, so any write to the
-project invalidates everything computed from it. Requests arriving together for
-the same result wait for a single computation.
+Route modules share one cache (``app.state.cache``): the key is the store's
+:meth:`~beatgrid.gis.io.store.Store.state` (which changes on every write) and the
+route's own key, so any write to the project invalidates everything computed from
+it. Requests arriving together for the same result wait for a single computation.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
+from typing import Any
 
-from fastapi import Request
+import pandas as pd
+
+from beatgrid.gis.workspace import Workspace
 
 
-def file_state(path: Path) -> tuple:
-    """What changes when the GeoPackage is written (its WAL file included)."""
-    state = []
+def file_state(path: Path) -> tuple[tuple[int, int] | None, ...]:
+    """What changes when a GeoPackage is written (its WAL file included)."""
+    state: list[tuple[int, int] | None] = []
     for p in (path, path.with_name(path.name + "-wal")):
         try:
             st = p.stat()
@@ -28,7 +31,7 @@ def file_state(path: Path) -> tuple:
     return tuple(state)
 
 
-class ProjectCache:
+class ResultCache:
     """A small LRU cache of results computed from a project's layers.
 
     Parameters
@@ -37,18 +40,16 @@ class ProjectCache:
         Results kept at most (least recently used dropped first).
     """
 
-    def __init__(self, *, size: int):
+    def __init__(self, *, size: int) -> None:
         self.size = size
-        self._results: OrderedDict = OrderedDict()
-        self._pending: dict = {}
+        self._results: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pending: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def get(self, request: Request, key: tuple, layers: list[str], compute: Callable):
-        """``compute(layers)`` for the request's project, reused while the file is unchanged."""
-        from beatgrid.gis.io.project import read_project
-
-        path = Path(request.app.state.project)
-        full = (str(path.resolve()), file_state(path), key)
+    def get(self, project: Workspace, key: Hashable, layers: Sequence[str],
+            compute: Callable[[dict[str, pd.DataFrame]], Any]) -> Any:
+        """``compute(layers)`` for ``project``, reused while its store is unchanged."""
+        full = (project.store.state(), key)
         while True:
             with self._lock:
                 if full in self._results:
@@ -60,7 +61,7 @@ class ProjectCache:
                     break
             done.wait()  # then take the cached result, or compute when that one failed
         try:
-            result = compute(read_project(path, layers))
+            result = compute(project.read(list(layers)))
             with self._lock:
                 self._results[full] = result
                 while len(self._results) > self.size:
@@ -75,3 +76,13 @@ class ProjectCache:
         """Forget every cached result."""
         with self._lock:
             self._results.clear()
+
+
+class ProjectCache(ResultCache):
+    """Transitional: :class:`ResultCache` keyed by the request's app (routes move to
+    ``app.state.cache`` through :data:`beatgrid.api.deps.CacheDep`)."""
+
+    def get_for(self, request: Any, key: Hashable, layers: Sequence[str],
+                compute: Callable[[dict[str, pd.DataFrame]], Any]) -> Any:
+        """``compute(layers)`` for the request's project."""
+        return super().get(request.app.state.project, key, layers, compute)

@@ -1,97 +1,63 @@
-"""The BeatGrid HTTP service (FastAPI): layers as GeoJSON, validation, info.
+"""The BeatGrid HTTP service (FastAPI): an app factory over one :class:`Project`.
 
-Thin: parse, call ``gis/``, render. Start it with ``beatgrid serve --project P``
-or ``uvicorn 'beatgrid.api.service:app_from_env' --factory`` with
-``BEATGRID_PROJECT`` set. Domain errors map to 4xx in :mod:`beatgrid.api.errors`.
+Thin: each route parses its request (pydantic models, query parameters), calls the
+project's capability and renders the answer. Start it with
+``beatgrid serve --project P`` or ``uvicorn 'beatgrid.api.service:app_from_env'
+--factory`` with ``BEATGRID_PROJECT`` set. The routes live in ``api/routes/`` (one
+module per capability, each an ``APIRouter`` with an optional ``setup(app)`` for its
+state); domain errors map to status codes in :mod:`beatgrid.api.errors`; shared
+dependencies are in :mod:`beatgrid.api.deps`.
+
+Examples
+--------
+>>> from fastapi.testclient import TestClient
+>>> client = TestClient(create_app("sample-geodata/ningbo-jiangbei.gpkg"))
+>>> client.get("/layers/stations").json()["features"][0]["properties"]["id"]
+'S01'
+>>> client.get("/layers/nope").status_code
+422
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import FastAPI, Query
-from fastapi.responses import Response
+from fastapi import FastAPI
 
-from beatgrid.gis import schema
-from beatgrid.gis.errors import InputError, NotFoundError
-from beatgrid.gis.io import project as store
-
+from beatgrid.api.cache import ResultCache
 from beatgrid.api.errors import install_error_handlers
-from beatgrid.api.rendering import GEOJSON_RESPONSES, geojson_response
+from beatgrid.api.routes import coverage, grids, layers, staffing
+from beatgrid.gis.errors import InputError
+from beatgrid.gis.io.store import open_store
+from beatgrid.gis.project import Project
+
+#: Route modules, in the order their routes are documented.
+ROUTE_MODULES = (layers, grids, coverage, staffing)
+#: Results of the routes kept in the app's cache.
+CACHE_SIZE = 32
 
 
-def _parse_bbox(bbox: str | None):
-    if bbox is None:
-        return None
-    try:
-        values = tuple(float(v) for v in bbox.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or values[0] >= values[2] or values[1] >= values[3]:
-        raise InputError(f"bbox {bbox!r} is not minlon,minlat,maxlon,maxlat",
-                         fix="give four comma-separated numbers with min < max")
-    return values
-
-
-def create_app(project: str | Path) -> FastAPI:
-    """A service answering for one project file."""
-    project = Path(project)
+def create_app(project: str | Path | Project) -> FastAPI:
+    """A service answering for one project (a path, a database URL or a ``Project``)."""
+    if not isinstance(project, Project):
+        # A missing project is not an error here: every request answers 404 until it exists.
+        project = Project(open_store(project))
     app = FastAPI(title="BeatGrid", version="0.1.0",
                   description="Police beats, basic grids, CCTV coverage and staffing.")
     install_error_handlers(app)
     app.state.project = project
-
-    @app.get("/health")
-    def health() -> dict:
-        return {"status": "ok", "project": str(project), "exists": project.exists()}
-
-    @app.get("/layers")
-    def layers() -> list[dict]:
-        info = store.project_info(project)
-        return json.loads(info.to_json(orient="records"))
-
-    @app.get("/layers/{name}", responses=GEOJSON_RESPONSES)
-    def layer(name: str,
-              bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-              limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000) -> Response:
-        spec = schema.get_spec(name)
-        if name not in store.list_layers(project):
-            raise NotFoundError(f"layer {name!r} is not in the project",
-                                fix="GET /layers lists the layers present")
-        df = store.read_layer(project, name, bbox=_parse_bbox(bbox))
-        df = df.iloc[:limit]
-        if not spec.spatial:
-            return Response(df.to_json(orient="records"), media_type="application/json")
-        return geojson_response(df)
-
-    @app.get("/validate")
-    def validate() -> dict:
-        report = schema.validate_project(store.read_project(project))
-        frame = report.to_frame()
-        frame = frame.astype(object).where(frame.notna(), None)
-        return {"ok": report.ok, "errors": len(report.errors), "warnings": len(report.warnings),
-                "problems": [{k: (v if isinstance(v, (str, int, float, bool, type(None)))
-                                  else str(v)) for k, v in row.items()}
-                             for row in frame.to_dict("records")]}
-
-    for register in _extra_routes():
-        register(app)
+    app.state.cache = ResultCache(size=CACHE_SIZE)
+    for module in ROUTE_MODULES:
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            setup(app)
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router)
+        else:  # transitional: modules still registering on the app
+            module.register(app)
     return app
-
-
-def _extra_routes():
-    """Route modules of the capabilities (``api/routes/*.py`` with ``register(app)``)."""
-    import importlib
-    import pkgutil
-
-    from beatgrid.api import routes
-
-    for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            yield importlib.import_module(f"beatgrid.api.routes.{info.name}").register
 
 
 def app_from_env() -> FastAPI:

@@ -2,8 +2,16 @@
 
 Every error the core raises for bad input is a :class:`BeatGridError`. Each one
 carries what went wrong, where (layer, argument, row) and how to fix it, so the
-command line can print it on one line and the API can map it to a 4xx status in
-one place (see ``api/errors.py``).
+command line can print it on one line and the service can map its class to a
+status code in one table (``beatgrid.api.errors.STATUS``). The core knows nothing
+of HTTP.
+
+Examples
+--------
+>>> err = InputError("band min=600 is above max=500", fix="give min <= max")
+>>> str(err)
+'band min=600 is above max=500 Fix: give min <= max'
+
 """
 
 from __future__ import annotations
@@ -20,18 +28,12 @@ class BeatGridError(Exception):
         What is wrong, naming the layer or argument and the offending value.
     fix
         How the user can fix it (one sentence).
-    status
-        The HTTP status the service answers with (4xx).
     """
 
-    status = 400
-
-    def __init__(self, message: str, *, fix: str | None = None, status: int | None = None):
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
-        if status is not None:
-            self.status = status
 
     def __str__(self) -> str:
         return f"{self.message} Fix: {self.fix}" if self.fix else self.message
@@ -40,31 +42,28 @@ class BeatGridError(Exception):
 class InputError(BeatGridError):
     """An argument or an input file is unusable (wrong value, unknown column...)."""
 
-    status = 422
-
 
 class CRSError(BeatGridError):
     """A layer has no coordinate reference system, or one BeatGrid cannot use."""
-
-    status = 422
 
 
 class NotFoundError(BeatGridError):
     """A project, layer or feature named by the user does not exist."""
 
-    status = 404
-
 
 class ConflictError(BeatGridError):
     """The request contradicts the current state (a locked grid, a stale edit...)."""
-
-    status = 409
 
 
 class PolicyError(BeatGridError):
     """A settings or policy file is invalid: names the key, the value and the fix."""
 
-    status = 422
+
+class StoreUnavailableError(BeatGridError):
+    """The store cannot be used right now: database server down, no PostGIS, no rights.
+
+    The message names the store (a database URL with its password masked).
+    """
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,7 @@ class Problem:
     severity: str = "error"
 
     def format(self) -> str:
+        """The problem on one line: severity, where, what, value and fix."""
         where = self.layer
         if self.row_id is not None:
             where += f" id={self.row_id}"
@@ -112,9 +112,7 @@ class ValidationError(BeatGridError):
         Every problem found (errors and warnings); the message quotes the first error.
     """
 
-    status = 422
-
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         errors = [p for p in self.problems if p.severity == "error"]
         first = errors[0].format() if errors else "no details"

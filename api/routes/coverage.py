@@ -169,7 +169,7 @@ _CACHE = ProjectCache(size=8)
 
 def _cached(request: Request, key: tuple, layers: list[str], compute: Callable):
     """``compute(layers)`` for the project, reused while the file is unchanged."""
-    return _CACHE.get(request, key, layers, compute)
+    return _CACHE.get_for(request, key, layers, compute)
 
 
 def _analyse(layers: dict) -> dict:

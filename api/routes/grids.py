@@ -225,7 +225,7 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _project(request: Request) -> Path:
-    return Path(request.app.state.project)
+    return Path(request.app.state.project.location)
 
 
 def _cached(path: Path, key: tuple, compute: Callable):

@@ -45,7 +45,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from beatgrid.gis import schema as bg_schema
-from beatgrid.gis.errors import BeatGridError, ConflictError, InputError, NotFoundError, ValidationError
+from beatgrid.gis.errors import (BeatGridError, ConflictError, InputError, NotFoundError,
+                                 StoreUnavailableError, ValidationError)
 
 __all__ = [
     "DEFAULT_SCHEMA", "DatabaseError", "mask_url", "write_layers_pg", "read_layer_pg",
@@ -69,13 +70,8 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _URL_FORMAT = "postgresql+psycopg://USER:PASSWORD@HOST:5432/DATABASE"
 
 
-class DatabaseError(BeatGridError):
-    """The PostGIS database cannot be used: bad URL, server down, no PostGIS, no rights.
-
-    The message names the URL with the password masked; ``fix`` says what to do.
-    """
-
-    status = 503
+#: The PostGIS database cannot be used (server down, no PostGIS, no rights).
+DatabaseError = StoreUnavailableError
 
 
 # --------------------------------------------------------------------------------------
@@ -99,15 +95,15 @@ def _normalise_url(url: str) -> sa.engine.URL:
     try:
         parsed = sa.engine.make_url(url)
     except Exception as e:
-        raise DatabaseError(
+        raise InputError(
             f"malformed database URL {mask_url(url)!r} ({e})",
-            fix=f"give a URL like {_URL_FORMAT}", status=422) from None
+            fix=f"give a URL like {_URL_FORMAT}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if not parsed.drivername.startswith("postgresql"):
-        raise DatabaseError(
+        raise InputError(
             f"database URL {mask_url(url)!r} is not a PostgreSQL URL",
-            fix=f"give a URL like {_URL_FORMAT}", status=422)
+            fix=f"give a URL like {_URL_FORMAT}")
     return parsed
 
 
@@ -130,9 +126,9 @@ def _engine(url) -> sa.engine.Engine:
                 engine = sa.create_engine(parsed, pool_pre_ping=True,
                                           connect_args=connect_args)
             except (sa_exc.NoSuchModuleError, sa_exc.ArgumentError, ImportError) as e:
-                raise DatabaseError(
+                raise InputError(
                     f"cannot use database URL {mask_url(key)!r}: {e}",
-                    fix=f"use the psycopg 3 driver: {_URL_FORMAT}", status=422) from None
+                    fix=f"use the psycopg 3 driver: {_URL_FORMAT}") from None
             _ENGINES[key] = engine
     return engine
 

@@ -45,7 +45,7 @@ def client(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def layers(client):
-    return store.read_project(client.app.state.project, COVERAGE_LAYERS)
+    return store.read_project(Path(client.app.state.project.location), COVERAGE_LAYERS)
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_views_of_cameras_by_level(client, layers):
 # -- recommending cameras ------------------------------------------------------------------
 
 def test_recommend_in_the_riskiest_old_estate(client, risk):
-    path = Path(client.app.state.project)
+    path = Path(client.app.state.project.location)
     before = (path.stat().st_mtime_ns, path.stat().st_size, store.list_layers(path))
     estate = risk[0]["estate_id"]
     r = client.post("/cameras/recommend", json={"budget": 16, "estate": estate})
@@ -303,7 +303,7 @@ def test_results_cached_until_the_project_changes(tmp_path, monkeypatch):
     assert len(calls) == 1                                   # one analysis for three answers
     # a new camera inside the riskiest estate: the figures follow the file
     estate = risk[0]["estate_id"]
-    path = client.app.state.project
+    path = Path(client.app.state.project.location)
     cams = store.read_layer(path, "cameras")
     est = store.read_layer(path, "estates").set_index("id").loc[[estate]]
     spot = est.geometry.representative_point().iloc[0]

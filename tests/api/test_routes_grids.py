@@ -31,7 +31,7 @@ def _client(directory: Path) -> TestClient:
 
 
 def _path(client) -> Path:
-    return Path(client.app.state.project)
+    return Path(client.app.state.project.location)
 
 
 @pytest.fixture(scope="module")

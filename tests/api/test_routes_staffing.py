@@ -45,7 +45,7 @@ def client(tmp_path_factory):
 def layers(client):
     """Every layer the endpoints read, from the copy under test."""
     names = sorted(set(STAFFING_LAYERS) | set(ALIGNMENT_LAYERS) | set(HOTSPOT_LAYERS))
-    return store.read_project(client.app.state.project, names)
+    return store.read_project(Path(client.app.state.project.location), names)
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +257,7 @@ def test_results_follow_project_changes(tmp_path):
     client = _client(tmp_path)
     before = {r["beat_id"]: r for r in client.get("/staffing").json()}
     beat = min(before)
-    path = client.app.state.project
+    path = Path(client.app.state.project.location)
     staff = store.read_layer(path, "staff")
     staff.loc[staff["beat_id"] == beat, "community_officers"] += 5
     store.write_layers(path, {"staff": staff}, validate=False)

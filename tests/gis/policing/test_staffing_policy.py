@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from beatgrid.api.errors import status_of
 from beatgrid.gis import schema
 from beatgrid.gis.errors import PolicyError
 from beatgrid.gis.config import default_path
@@ -88,7 +89,7 @@ def test_invalid_policy_names_key_value_and_fix(override, key, value_text, fix_t
     assert key in err.message
     assert value_text in err.message
     assert err.fix and fix_text in err.fix
-    assert err.status == 422
+    assert status_of(err) == 422
 
 
 def test_policy_file_errors(tmp_path: Path):
