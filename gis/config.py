@@ -398,6 +398,24 @@ def default_config() -> Config:
     return Config(**{name: _shipped(file) for name, file in SECTION_FILES.items()})
 
 
+def section_or_default(settings: Mapping[str, Any] | None, name: str) -> Mapping[str, Any]:
+    """``settings`` when given, else the shipped section ``name`` (loaded once).
+
+    The one place a computing function called on its own resolves its settings.
+
+    Examples
+    --------
+    >>> section_or_default(None, "grids")["band"]["min_households"]
+    300
+    >>> section_or_default({"band": {"min_households": 320}}, "grids")["band"]["min_households"]
+    320
+    """
+    if settings is not None:
+        return settings
+    section: Frozen = getattr(default_config(), name)
+    return section
+
+
 def resolve(config: Config | None) -> Config:
     """``config``, or the shipped defaults when None (for functions callable on their own).
 
