@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 import warnings
@@ -24,6 +25,8 @@ from beatgrid.api import commands
 EXIT_INPUT_ERROR = 2
 #: Validation problems listed at most when a write is refused.
 MAX_PROBLEMS_SHOWN = 20
+#: Exit status when the reader of standard output went away (``| head``): 128 + SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
     try:
         status = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (``| head``) has gone: the command's files are written already
+        # (commands write them before printing); stop quietly, as other tools do.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except BeatGridError as exc:
         if args.debug:
             raise
@@ -78,6 +87,15 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         status = EXIT_INPUT_ERROR
     return int(status or 0)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def run() -> None:  # pragma: no cover - console entry point

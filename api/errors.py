@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from beatgrid.api.rendering import plain
 from beatgrid.gis.errors import (BeatGridError, ConflictError, CRSError, InputError,
                                  NotFoundError, PolicyError, StoreUnavailableError,
                                  ValidationError)
@@ -61,17 +62,11 @@ def error_body(exc: BeatGridError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": exc.message, "fix": exc.fix, "type": type(exc).__name__}
     if isinstance(exc, ValidationError):
         body["problems"] = [
-            {"severity": p.severity, "layer": p.layer, "row_id": _plain(p.row_id),
-             "column": p.column, "value": _plain(p.value), "message": p.message, "fix": p.fix}
+            {"severity": p.severity, "layer": p.layer, "row_id": plain(p.row_id),
+             "column": p.column, "value": plain(p.value), "message": p.message, "fix": p.fix}
             for p in exc.problems
         ]
     return body
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def _where(loc: tuple[Any, ...]) -> str:
