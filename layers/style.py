@@ -15,7 +15,8 @@ level takes its cut points as keyword arguments (they come from the settings
 files of ``beatgrid.gis.config``). Helpers accept a scalar (and return a
 ``str``) or an array-like (and return a :class:`pandas.Series` aligned with a
 Series input, a :class:`numpy.ndarray` of ``object`` otherwise). Missing values
-(``None``, ``NaN``) give ``None`` as level and :data:`MISSING_COLOR` as colour.
+(``None``, ``NaN``, ``pd.NA``: :func:`beatgrid.layers.values.is_missing`) give ``None``
+as level and :data:`MISSING_COLOR` as colour.
 
 Examples
 --------
@@ -31,13 +32,24 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Any, TypeGuard, Union
 
 import numpy as np
 import pandas as pd
 
 from beatgrid.gis.errors import InputError
+
+from beatgrid.layers.values import is_missing
+
+#: A value or an array-like of values (a Series, an array, a list) given to a helper.
+Values = Any
+#: What a helper returns: one value (``str`` or ``None``) for a scalar, a
+#: :class:`pandas.Series` for a Series (same index), an ``object`` array otherwise.
+Result = Union[str, None, pd.Series, np.ndarray]
+#: Cut points: a sequence in level order, or a mapping ``{level: bound}``.
+Thresholds = Union[Sequence[float], Mapping[str, float]]
 
 #: Colour of a feature without a value (missing data), and of unknown levels.
 MISSING_COLOR = "#9e9e9e"
@@ -95,7 +107,7 @@ _CSS_COLOR = re.compile(
 )
 
 
-def is_css_color(value: object) -> bool:
+def is_css_color(value: object) -> TypeGuard[str]:
     """True when ``value`` is a safe CSS colour: ``#rgb``/``#rrggbb``, a name, rgb()/hsl().
 
     Examples
@@ -127,25 +139,21 @@ def check_color(value: object, *, what: str = "color") -> str:
 
 # -- scalar / vector plumbing ------------------------------------------------------------
 
-def _is_missing(v) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT
-
-
-def _apply(values, fn):
+def _apply(values: Values, fn: Callable[[Any], Any]) -> Result:
     """Apply scalar ``fn`` to a scalar or to every element of an array-like."""
     if isinstance(values, pd.Series):
-        out = [fn(None if _is_missing(v) else v) for v in values.to_numpy(dtype=object)]
-        return pd.Series(out, index=values.index, dtype=object, name=values.name)
+        items = [fn(None if is_missing(v) else v) for v in values.to_numpy(dtype=object)]
+        return pd.Series(items, index=values.index, dtype=object, name=values.name)
     if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
-        return fn(None if _is_missing(values) else values)
+        return fn(None if is_missing(values) else values)
     arr = np.asarray(values, dtype=object)
     out = np.empty(arr.shape, dtype=object)
     for i, v in np.ndenumerate(arr):
-        out[i] = fn(None if _is_missing(v) else v)
+        out[i] = fn(None if is_missing(v) else v)
     return out
 
 
-def _number(v, *, what: str) -> float:
+def _number(v: Any, *, what: str) -> float:
     try:
         x = float(v)
     except (TypeError, ValueError):
@@ -154,7 +162,7 @@ def _number(v, *, what: str) -> float:
     return x
 
 
-def _cut_points(thresholds, levels: Sequence[str], *, what: str,
+def _cut_points(thresholds: Thresholds, levels: Sequence[str], *, what: str,
                 descending: bool = False) -> list[float]:
     """The cut points between ``levels`` from a sequence or a mapping, in level order.
 
@@ -192,7 +200,7 @@ def _cut_points(thresholds, levels: Sequence[str], *, what: str,
 
 # -- severity ----------------------------------------------------------------------------
 
-def severity_color(level):
+def severity_color(level: Values) -> Result:
     """Colour of a severity level (``ok``, ``low``, ``medium``, ``high``, ``critical``).
 
     Parameters
@@ -222,7 +230,8 @@ def severity_color(level):
     return _apply(level, one)
 
 
-def severity_for_value(value, *, thresholds, higher_is_worse: bool = True):
+def severity_for_value(value: Values, *, thresholds: Thresholds,
+                       higher_is_worse: bool = True) -> Result:
     """Severity level of a number, from the bounds of the four levels above ``ok``.
 
     Parameters
@@ -269,7 +278,8 @@ def severity_for_value(value, *, thresholds, higher_is_worse: bool = True):
     return _apply(value, one)
 
 
-def severity_value_color(value, *, thresholds, higher_is_worse: bool = True):
+def severity_value_color(value: Values, *, thresholds: Thresholds,
+                         higher_is_worse: bool = True) -> Result:
     """Colour of a number through :func:`severity_for_value` (same arguments).
 
     Examples
@@ -283,7 +293,7 @@ def severity_value_color(value, *, thresholds, higher_is_worse: bool = True):
 
 # -- coverage quality --------------------------------------------------------------------
 
-def _quality_level(v):
+def _quality_level(v: Any) -> str | None:
     if v is None:
         return None
     key = str(v).lower()
@@ -294,7 +304,7 @@ def _quality_level(v):
     return key
 
 
-def quality_color(level):
+def quality_color(level: Values) -> Result:
     """Colour of a coverage quality level (``blind``, ``detect`` .. ``identify``).
 
     ``recognize`` is accepted for ``recognise``.
@@ -312,7 +322,7 @@ def quality_color(level):
     return _apply(level, one)
 
 
-def quality_for_density(pixels_per_metre, *, thresholds):
+def quality_for_density(pixels_per_metre: Values, *, thresholds: Thresholds) -> Result:
     """DORI coverage quality level from the pixel density on target.
 
     Parameters
@@ -347,7 +357,7 @@ def quality_for_density(pixels_per_metre, *, thresholds):
 
 # -- household band ----------------------------------------------------------------------
 
-def _check_band(minimum, maximum) -> tuple[float, float]:
+def _check_band(minimum: float, maximum: float) -> tuple[float, float]:
     lo = _number(minimum, what="household band minimum")
     hi = _number(maximum, what="household band maximum")
     if not lo <= hi:
@@ -356,7 +366,7 @@ def _check_band(minimum, maximum) -> tuple[float, float]:
     return lo, hi
 
 
-def household_band(households, *, minimum, maximum):
+def household_band(households: Values, *, minimum: float, maximum: float) -> Result:
     """Band of a household count: ``below``, ``in_range`` or ``above``.
 
     Parameters
@@ -385,7 +395,7 @@ def household_band(households, *, minimum, maximum):
     return _apply(households, one)
 
 
-def household_band_color(band):
+def household_band_color(band: Values) -> Result:
     """Colour of a household band name (``below``, ``in_range``, ``above``).
 
     Examples
@@ -403,7 +413,7 @@ def household_band_color(band):
     return _apply(band, one)
 
 
-def household_color(households, *, minimum, maximum):
+def household_color(households: Values, *, minimum: float, maximum: float) -> Result:
     """Colour of a household count within the band [``minimum``, ``maximum``].
 
     Examples
@@ -414,7 +424,8 @@ def household_color(households, *, minimum, maximum):
     return household_band_color(household_band(households, minimum=minimum, maximum=maximum))
 
 
-def household_shade(households, *, minimum, maximum, shades: Sequence[str] = IN_RANGE_SHADES):
+def household_shade(households: Values, *, minimum: float, maximum: float,
+                    shades: Sequence[str] = IN_RANGE_SHADES) -> Result:
     """Like :func:`household_color`, with in-range counts shaded from light to dark.
 
     The band [``minimum``, ``maximum``] is cut into ``len(shades)`` equal steps so a
@@ -428,7 +439,7 @@ def household_shade(households, *, minimum, maximum, shades: Sequence[str] = IN_
     lo, hi = _check_band(minimum, maximum)
 
     def one(v):
-        if _is_missing(v):
+        if is_missing(v):
             return MISSING_COLOR
         v = float(v)
         if v < lo:
@@ -441,7 +452,7 @@ def household_shade(households, *, minimum, maximum, shades: Sequence[str] = IN_
     return _apply(households, one)
 
 
-def household_shade_legend(*, minimum, maximum,
+def household_shade_legend(*, minimum: float, maximum: float,
                            shades: Sequence[str] = IN_RANGE_SHADES) -> list[tuple[str, str]]:
     """Legend items for :func:`household_shade`: below, each in-range step, above.
 
@@ -460,7 +471,8 @@ def household_shade_legend(*, minimum, maximum,
 
 # -- categories --------------------------------------------------------------------------
 
-def category_colors(values, *, palette: Sequence[str] = CATEGORY_PALETTE) -> dict:
+def category_colors(values: Iterable[Any], *,
+                    palette: Sequence[str] = CATEGORY_PALETTE) -> dict[Any, str]:
     """A stable colour for each distinct value (sorted as text), cycling ``palette``.
 
     Use it to tell beats, grids or stations apart; the same set of values always gets
@@ -474,13 +486,14 @@ def category_colors(values, *, palette: Sequence[str] = CATEGORY_PALETTE) -> dic
     palette = [check_color(c, what="palette colour") for c in palette]
     if not palette:
         raise InputError("palette is empty", fix="pass at least one colour")
-    distinct = sorted({v for v in values if not _is_missing(v)}, key=str)
+    distinct = sorted({v for v in values if not is_missing(v)}, key=str)
     return {v: palette[i % len(palette)] for i, v in enumerate(distinct)}
 
 
 # -- legends -----------------------------------------------------------------------------
 
-def _labelled(levels, colors, labels):
+def _labelled(levels: Sequence[str], colors: Mapping[str, str],
+              labels: Mapping[str, str] | None) -> list[tuple[str, str]]:
     labels = dict(labels or {})
     return [(str(labels.get(lv, lv.replace("_", " "))), colors[lv]) for lv in levels]
 
@@ -508,7 +521,7 @@ def quality_legend(*, labels: Mapping[str, str] | None = None) -> list[tuple[str
     return _labelled(order, QUALITY_COLORS, labels)
 
 
-def household_legend(*, minimum, maximum,
+def household_legend(*, minimum: float, maximum: float,
                      labels: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """Legend items for household bands, with the band numbers in the labels.
 

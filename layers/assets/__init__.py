@@ -1,6 +1,6 @@
 """Third-party JavaScript and CSS bundled with BeatGrid so that maps work offline.
 
-:mod:`beatgrid.layers.base` inlines these files into every map's HTML; nothing is
+:mod:`beatgrid.layers.inline` writes these files into every map's HTML; nothing is
 fetched from a CDN when a map is built, saved, opened or tested. The files are the
 unmodified ``dist`` files of the npm registry packages below (taken with
 ``npm pack NAME@VERSION``); :data:`BUNDLE` records their checksums and the tests
@@ -21,12 +21,18 @@ Why these and not the rest of folium's defaults: folium's ``Map.default_js`` /
 ``default_css`` also load Bootstrap 5, Bootstrap 3 glyphicons, Font Awesome and
 Leaflet.awesome-markers. BeatGrid maps draw points as circle markers and use no
 Bootstrap component, so those are left out; only ``folium.Icon`` (awesome markers)
-needs them, and :func:`beatgrid.layers.base.save_map` refuses a map that uses it.
+needs them, and :func:`beatgrid.layers.html_output.save_map` refuses a map that uses it.
 jQuery (slim build, no ajax/effects) is kept because folium's ``Popup`` template and
 ``Map.keep_in_front`` call ``$``.
 
 To update: ``npm pack leaflet@X`` in a temporary directory, copy the files listed
 above, and update :data:`BUNDLE` (the tests compare the checksums).
+
+Examples
+--------
+>>> from beatgrid.layers.assets import BUNDLE, LICENSES
+>>> BUNDLE["leaflet.js"][:2], LICENSES["jquery"]
+(('leaflet@1.9.4', 'dist/leaflet.js'), 'LICENSE-jquery.txt')
 """
 
 #: file name -> (npm package@version, path in the package, sha256 of the file)

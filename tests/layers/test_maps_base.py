@@ -1,6 +1,6 @@
 """Offline map base (beatgrid.layers.base) and the shared style (beatgrid.layers.style).
 
-These tests read the HTML only; tests/test_browser_maps.py opens it in Chromium.
+These tests read the HTML only; tests/layers/test_browser_maps.py opens it in Chromium.
 """
 
 from __future__ import annotations
