@@ -41,10 +41,18 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from beatgrid.gis.coverage import placement as P
+from beatgrid.gis.config import Config
 from beatgrid.gis.coverage import visibility as V
+from beatgrid.gis.coverage.analysis import analyse_coverage
+from beatgrid.gis.coverage.blind_spots import blind_spots
+from beatgrid.gis.coverage.candidates import candidate_poses, coverage_matrix, demand_points
 from beatgrid.gis.coverage.fov import camera_parameters, coverage_settings
-from beatgrid.gis.coverage.analysis import SeenIndex
+from beatgrid.gis.coverage.raycast import Occluders
+from beatgrid.gis.coverage.risk import estate_risk
+from beatgrid.gis.coverage.seen import SeenIndex
+from beatgrid.gis.coverage.solvers import lazy_greedy, solve_ilp
+from beatgrid.gis.coverage.stats import coverage_stats
+from beatgrid.gis.coverage.zones import zones_from_layers
 from beatgrid.gis.crs import metric_crs
 
 LAYERS = ("buildings", "cameras", "estates", "streets", "incidents", "beats", "stations",
@@ -89,7 +97,7 @@ def bench_occlusion(layers: dict, *, loop_sample: int, rows: list, figures: dict
     lev = params[[c for c in params.columns if c.startswith("d_")]].to_numpy()
     figures.update(cameras=len(cm), buildings=len(bm))
     t = _now()
-    occ = V.Occluders(bm.geometry.values)
+    occ = Occluders(bm.geometry.values)
     t_occ = _now() - t
     x, y = cm.geometry.x.to_numpy(), cm.geometry.y.to_numpy()
     kw = dict(direction_deg=params["direction"].to_numpy(), fov_deg=params["fov_deg"].to_numpy(),
@@ -148,13 +156,14 @@ def bench_dense(layers: dict, *, n: int, rows: list, figures: dict):
     crs = metric_crs(blds, layer="buildings")
     bm = blds.to_crs(crs)
     in_est = blds["estate_id"].notna().to_numpy() if "estate_id" in blds.columns else None
-    poses = P.candidate_poses(bm[in_est] if in_est is not None and in_est.any() else bm,
-                              settings={"placement": {"use_lamps": False}})
+    poses = candidate_poses(bm[in_est] if in_est is not None and in_est.any() else bm,
+                            settings=Config.load(coverage={"placement": {
+                                "use_lamps": False}}).coverage)
     rng = np.random.default_rng(1)
     poses = poses.iloc[rng.choice(len(poses), min(n, len(poses)), replace=False)]
     params = camera_parameters(poses, settings=cfg)
     lev = params[[c for c in params.columns if c.startswith("d_")]].to_numpy()
-    occ = V.Occluders(bm.geometry.values)
+    occ = Occluders(bm.geometry.values)
     t = _now()
     res = V.visibility_polygons(poses.geometry.x.to_numpy(), poses.geometry.y.to_numpy(),
                                 direction_deg=params["direction"].to_numpy(),
@@ -171,32 +180,30 @@ def bench_dense(layers: dict, *, n: int, rows: list, figures: dict):
 
 def bench_statistics(layers: dict, views, *, rows: list, figures: dict):
     """Coverage statistics of the whole city from the views (the step after occlusion)."""
-    from beatgrid.gis.coverage import analysis as C
-
     cfg = coverage_settings()
-    zones = C.zones_from_layers(layers, settings=cfg)
+    zones = zones_from_layers(layers, settings=cfg)
     crs = metric_crs(next(iter(zones.values())), layer="zones")
     vm = views.to_crs(crs)
     t = _now()
-    seen = C.SeenIndex(vm, crs=crs)
+    seen = SeenIndex(vm, crs=crs)
     t_seen = _now() - t
     t = _now()
-    stats = C.coverage_stats(vm, zones=zones, buildings=layers["buildings"],
-                             cameras=layers["cameras"], settings=cfg, seen=seen)
+    stats = coverage_stats(vm, zones=zones, buildings=layers["buildings"],
+                           cameras=layers["cameras"], settings=cfg, seen=seen)
     t_stats = _now() - t
     t = _now()
-    bs = C.blind_spots(vm, zones={"estate": layers["estates"]}, buildings=layers["buildings"],
-                       settings=cfg, seen=seen)
+    bs = blind_spots(vm, zones={"estate": layers["estates"]}, buildings=layers["buildings"],
+                     settings=cfg, seen=seen)
     t_blind = _now() - t
     t = _now()
-    C.estate_risk(layers["estates"], stats=stats, buildings=layers["buildings"],
-                  incidents=layers["incidents"], settings=cfg)
+    estate_risk(layers["estates"], stats=stats, buildings=layers["buildings"],
+                incidents=layers["incidents"], settings=cfg)
     t_risk = _now() - t
     t = _now()
-    C.analyse_coverage(layers, views=vm, settings=cfg)
+    analyse_coverage(layers, views=vm, settings=cfg)
     t_given = _now() - t
     t = _now()
-    C.analyse_coverage(layers, settings=cfg)
+    analyse_coverage(layers, settings=cfg)
     t_all = _now() - t
     n_zones = ", ".join(f"{len(z):,} {'communities' if k == 'community' else k + 's'}"
                         for k, z in zones.items())
@@ -223,7 +230,7 @@ def bench_placement(layers: dict, views, *, n_demand: int, n_poses: int, budget:
     bm = blds.to_crs(crs)
     seen = SeenIndex(views, crs=crs, multi=False)
     t = _now()
-    demand = P.demand_points(est.geometry, buildings=blds, seen=seen,
+    demand = demand_points(est.geometry, buildings=blds, seen=seen,
                              incidents=layers.get("incidents"), crs=crs, settings=cfg)
     t_dem = _now() - t
     rng = np.random.default_rng(2)
@@ -240,7 +247,7 @@ def bench_placement(layers: dict, views, *, n_demand: int, n_poses: int, budget:
     streets = layers["streets"]
     sm = streets.to_crs(crs)
     streets = streets[shapely.intersects(region, sm.geometry.values)]
-    poses = P.candidate_poses(blds.iloc[np.unique(near_b)], streets, settings=cfg)
+    poses = candidate_poses(blds.iloc[np.unique(near_b)], streets, settings=cfg)
     poses = poses.to_crs(crs)
     near = shapely.STRtree(demand.geometry.values).query(
         poses.geometry.values, predicate="dwithin", distance=cfg["placement"]["range_m"])[0]
@@ -249,13 +256,13 @@ def bench_placement(layers: dict, views, *, n_demand: int, n_poses: int, budget:
         poses = poses.iloc[np.sort(rng.choice(len(poses), n_poses, replace=False))]
     poses = poses.reset_index(drop=True)
     t_cand = _now() - t
-    occ = V.Occluders(bm.geometry.values)
+    occ = Occluders(bm.geometry.values)
     t = _now()
-    A = P.coverage_matrix(poses, demand, occluders=occ, settings=cfg)
+    A = coverage_matrix(poses, demand, occluders=occ, settings=cfg)
     t_mat = _now() - t
     w = demand["weight"].to_numpy()
     t = _now()
-    g = P.lazy_greedy(A, w, budget, sites=poses["site"].to_numpy())
+    g = lazy_greedy(A, w, budget, sites=poses["site"].to_numpy())
     t_greedy = _now() - t
     rows.append((f"placement: demand points (estate open space, unseen) -> {len(demand):,} "
                  f"used", t_dem))
@@ -290,10 +297,10 @@ def bench_placement(layers: dict, views, *, n_demand: int, n_poses: int, budget:
     As = As[sub_d]
     ws = w[sub_d]
     t = _now()
-    gs = P.lazy_greedy(As, ws, spopt_budget)
+    gs = lazy_greedy(As, ws, spopt_budget)
     t_gs = _now() - t
     t = _now()
-    ilp = P.solve_ilp(As, ws, spopt_budget, time_limit=120)
+    ilp = solve_ilp(As, ws, spopt_budget, time_limit=120)
     t_ilp = _now() - t
     rows.append((f"sub-instance {As.shape[0]:,} x {As.shape[1]:,}, p={spopt_budget}: "
                  f"lazy greedy (objective {gs.objective:,.1f})", t_gs))

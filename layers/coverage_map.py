@@ -31,8 +31,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from beatgrid.gis.coverage.seen import SeenIndex
 from beatgrid.gis.crs import metric_crs
-
+from beatgrid.gis.errors import InputError
 from beatgrid.layers import base, style
 
 __all__ = ["coverage_map", "save_coverage_map", "level_colors", "BLIND_COLOR",
@@ -75,8 +76,6 @@ def level_colors(levels) -> dict:
 
 
 def _dissolved(views: gpd.GeoDataFrame, levels, simplify_m: float) -> dict:
-    from beatgrid.gis.coverage.analysis import SeenIndex
-
     crs = metric_crs(views, layer="camera_views")
     seen = SeenIndex(views, crs=crs, levels=levels, multi=False)
     out = {}
@@ -137,7 +136,6 @@ def coverage_map(*, views: gpd.GeoDataFrame | None = None,
     layers = [g for g in (views, blind_spots, estate_risk, estates, cameras, proposals)
               if g is not None and len(g)]
     if not layers:
-        from beatgrid.gis.errors import InputError
         raise InputError("nothing to draw on the coverage map",
                          fix="pass camera views, blind spots, estates or cameras")
     frame = layers[0]

@@ -1,19 +1,25 @@
 """Camera commands: ``coverage`` (views, statistics, blind spots, old-estate ranking) and
-``cameras recommend`` (where the next N cameras should go)."""
+``cameras recommend`` (where the next N cameras should go).
+
+Both open the project with ``--settings`` as its coverage section (camera defaults
+included), call ``project.coverage`` (:mod:`beatgrid.gis.coverage.workflow`), write the
+layers and the map, then print the report."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
+from typing import Any
 
-from beatgrid.api.commands._common import add_map, add_project, add_settings, ensure_parent, print_table
+from beatgrid.api.commands._common import (add_map, add_project, add_settings, ensure_parent,
+                                           print_table)
+from beatgrid.gis import Project
+from beatgrid.layers.coverage_map import save_coverage_map
 
-#: Layers read for the coverage analysis.
-COVERAGE_LAYERS = ["cameras", "buildings", "estates", "incidents", "grids", "beats",
-                   "stations", "communities", "streets"]
 
-
-def register(sub) -> None:
+def register(sub: Any) -> None:
+    """Add ``coverage`` and ``cameras recommend`` to the subcommands ``sub``."""
     p = sub.add_parser(
         "coverage",
         help="camera views cut by buildings, coverage per zone, blind spots, old-estate risk",
@@ -59,99 +65,67 @@ def register(sub) -> None:
     r.set_defaults(func=run_recommend)
 
 
-def _read(project: str):
-    from beatgrid.gis.io import project as store
-
-    return store.read_project(project, COVERAGE_LAYERS)
-
-
-def _views_for_file(views):
-    """Keep every camera's ``all`` row (empty when it sees nothing) and non-empty levels."""
-    import shapely
-
-    empty = shapely.is_empty(views.geometry.values)
-    return views[(views["level"] == "all") | ~empty].reset_index(drop=True)
-
-
-def _stored(path, name):
-    """A derived layer written earlier (by ``coverage``), or None."""
-    from beatgrid.gis.io.derived import list_derived, read_derived
-
-    if name not in list_derived(path):
-        return None
-    df = read_derived(path, name)
-    return df if len(df) else None
-
-
-def run_coverage(args) -> int:
-    from beatgrid.gis.coverage.analysis import analyse_coverage
-    from beatgrid.gis.io.derived import write_derived
-
+def run_coverage(args: argparse.Namespace) -> int:
+    """``beatgrid coverage``: analyse, write the layers (and the map), then report."""
     started = time.perf_counter()
-    layers = _read(args.project)
-    out = analyse_coverage(layers, settings=args.settings, profile=args.profile,
-                           zones=args.zones, levels=not args.no_levels)
+    project = Project.open(args.project, coverage=args.settings)
+    res = project.coverage.analyse(profile=args.profile, zones=args.zones,
+                                   levels=not args.no_levels, save=True, out=args.out)
     target = Path(args.out) if args.out else Path(args.project)
-    write_derived(target, {"camera_views": _views_for_file(out["camera_views"]),
-                           "blind_spots": out["blind_spots"],
-                           "coverage_stats": out["coverage_stats"],
-                           "estate_risk": out["estate_risk"]})
     took = time.perf_counter() - started
-    views, stats = out["camera_views"], out["coverage_stats"]
-    n_cams = int((views["level"] == "all").sum())
-    status = views[views["level"] == "all"]["status"].value_counts().to_dict()
-    print(f"{n_cams:,} cameras ({', '.join(f'{v} {k}' for k, v in status.items())}); "
+    map_path = None
+    if args.map:
+        risk = res.estate_risk
+        map_path = save_coverage_map(
+            ensure_parent(args.map), views=res.views, blind_spots=res.blind_spots,
+            estate_risk=risk if len(risk) else None, estates=project.layer("estates"),
+            cameras=project.layer("cameras"),
+            proposals=project.coverage.derived("camera_proposals", out=args.out),
+            title="Camera coverage", streets=project.layer("streets"),
+            buildings=project.layer("buildings"), tiles=args.tiles)
+    status = res.camera_status()
+    print(f"{res.n_cameras:,} cameras ({', '.join(f'{v} {k}' for k, v in status.items())}); "
           f"wrote camera_views, blind_spots, coverage_stats, estate_risk to {target} "
           f"in {took:.1f} s")
-    if len(stats):
-        share_cols = [c for c in stats.columns if c.startswith("seen_share_")]
-        summary = stats.groupby("zone_type")[["open_area_m2", "unseen_open_m2"]].sum()
-        summary["seen_share_all"] = 1 - summary["unseen_open_m2"] / summary["open_area_m2"]
-        summary["zones"] = stats.groupby("zone_type").size()
-        summary["cameras_inside"] = stats.groupby("zone_type")["cameras_inside"].sum()
+    if len(res.stats):
         print("\nCoverage of open space per zone type (share seen by any camera):")
-        print_table(summary.reset_index()[["zone_type", "zones", "open_area_m2",
-                                           "seen_share_all", "cameras_inside"]])
-        del share_cols
-    bs = out["blind_spots"]
+        print_table(res.zone_summary())
+    bs = res.blind_spots
     print(f"\nBlind spots: {len(bs):,} polygons, {bs['area_m2'].sum():,.0f} m2, "
           f"{int(bs['households_around'].sum()) if len(bs) else 0:,} households around")
-    risk = out["estate_risk"]
+    risk = res.estate_risk
     if len(risk):
         print(f"\nOld estates by blind-spot risk (top {min(args.top, len(risk))} of {len(risk)}):")
         cols = [c for c in ("rank", "estate_id", "name", "risk_score", "seen_share_all",
                             "cameras_inside", "households", "access", "preventable_incidents")
                 if c in risk.columns]
         print_table(risk[cols].head(args.top))
-    if args.map:
-        from beatgrid.layers.coverage_map import save_coverage_map
-
-        est = layers.get("estates")
-        proposals = _stored(target, "camera_proposals")
-        path = save_coverage_map(ensure_parent(args.map), views=views, blind_spots=bs,
-                                 estate_risk=risk if len(risk) else None,
-                                 estates=est, cameras=layers.get("cameras"),
-                                 proposals=proposals, title="Camera coverage",
-                                 streets=layers.get("streets"),
-                                 buildings=layers.get("buildings"), tiles=args.tiles)
-        print(f"\nmap: {path}")
+    if map_path is not None:
+        print(f"\nmap: {map_path}")
     return 0
 
 
-def run_recommend(args) -> int:
-    from beatgrid.gis.coverage.placement import recommend_cameras
-    from beatgrid.gis.io.derived import write_derived
-
+def run_recommend(args: argparse.Namespace) -> int:
+    """``beatgrid cameras recommend``: recommend, write the layers (and the map), report."""
     started = time.perf_counter()
-    layers = _read(args.project)
-    res = recommend_cameras(layers, budget=args.budget, estate=args.estate,
-                            method=args.method, settings=args.settings,
-                            time_limit=args.time_limit)
+    project = Project.open(args.project, coverage=args.settings)
+    res = project.coverage.recommend(budget=args.budget, estate=args.estate,
+                                     method=args.method, time_limit=args.time_limit,
+                                     save=True, out=args.out)
     target = Path(args.out) if args.out else Path(args.project)
-    write_derived(target, {"camera_proposals": res.proposals,
-                           "proposal_effects": res.effects})
-    info = res.info
     took = time.perf_counter() - started
+    map_path = None
+    if args.map:
+        stored = project.coverage.derived
+        map_path = save_coverage_map(
+            ensure_parent(args.map), proposals=res.proposals, proposal_views=res.views,
+            estates=project.layer("estates"),
+            estate_risk=stored("estate_risk", out=args.out),
+            views=stored("camera_views", out=args.out),
+            blind_spots=stored("blind_spots", out=args.out),
+            cameras=project.layer("cameras"), streets=project.layer("streets"),
+            buildings=project.layer("buildings"), title="Proposed cameras", tiles=args.tiles)
+    info = res.info
     where = f"estate {args.estate}" if args.estate else "the district's estates"
     print(f"{len(res.proposals)} new camera(s) for {where} from {info['candidates']:,} "
           f"candidate poses over {info['demand_points']:,} unseen demand points "
@@ -162,7 +136,7 @@ def run_recommend(args) -> int:
               f"gap {100 * info['gap']:.3f} % ({info['status']}); greedy "
               f"{info['greedy_objective']:,.2f}")
     print(f"weighted unseen demand now covered: {100 * info['covered_weight_share']:.1f} %")
-    if info.get("stopped_early"):
+    if res.stopped_early:
         print(f"note: only {len(res.proposals)} of --budget {args.budget} placed: no candidate "
               "pose sees any more unseen demand (add candidate sites or widen the area)")
     if len(res.proposals):
@@ -176,17 +150,6 @@ def run_recommend(args) -> int:
                 "cameras_inside_before", "cameras_inside_after",
                 "cameras_per_1000_households_before", "cameras_per_1000_households_after"]
         print_table(eff[[c for c in cols if c in eff.columns]])
-    if args.map:
-        from beatgrid.layers.coverage_map import save_coverage_map
-
-        path = save_coverage_map(ensure_parent(args.map), proposals=res.proposals,
-                                 proposal_views=res.views, estates=layers.get("estates"),
-                                 estate_risk=_stored(target, "estate_risk"),
-                                 views=_stored(target, "camera_views"),
-                                 blind_spots=_stored(target, "blind_spots"),
-                                 cameras=layers.get("cameras"),
-                                 streets=layers.get("streets"),
-                                 buildings=layers.get("buildings"),
-                                 title="Proposed cameras", tiles=args.tiles)
-        print(f"\nmap: {path}")
+    if map_path is not None:
+        print(f"\nmap: {map_path}")
     return 0

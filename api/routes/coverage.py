@@ -1,10 +1,8 @@
 """HTTP endpoints for camera coverage: dashboards and the map editor.
 
-Registered on the service by :func:`register` (auto-discovered by
-:mod:`beatgrid.api.service`); the project is ``app.state.project``. The figures are those
-of ``beatgrid coverage`` and ``beatgrid cameras recommend`` (``gis/coverage.py``,
-``gis/camera_placement.py``, shipped ``gis/defaults/coverage.toml``); nothing is ever
-written to the project.
+The figures are those of ``beatgrid coverage`` and ``beatgrid cameras recommend``: every
+route calls ``project.coverage`` (:mod:`beatgrid.gis.coverage.workflow`) with the
+project's settings; nothing is ever written to the project.
 
 =============================================  ============================================
 ``GET /coverage/stats?zone_type=estate``       coverage figures per zone (JSON records):
@@ -32,30 +30,35 @@ written to the project.
 
 Bad parameters (an unknown zone type, estate or camera, a budget that is not a whole
 number from 1 to :data:`MAX_BUDGET`, unknown parameters or body keys) are 422 answers
-``{"error", "fix"}`` (:mod:`beatgrid.api.errors`). Results are cached per project file
-state and parameters, so a dashboard loading several endpoints analyses the coverage
-once; notes (e.g. a zone layer the project lacks) come in the ``BeatGrid-Notes`` header.
+``{"error", "fix"}`` (:mod:`beatgrid.api.errors`). Results are kept in the app's cache
+(:data:`beatgrid.api.deps.CacheDep`) per project state and parameters, so a dashboard
+loading several endpoints analyses the coverage once; notes (e.g. a zone layer the
+project lacks) come in the ``BeatGrid-Notes`` header.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-import numpy as np
 import pandas as pd
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from beatgrid.api.cache import ResultCache
+from beatgrid.api.deps import CacheDep, ProjectDep, known_params
+from beatgrid.api.params import choice
+from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_dict,
+                                    geojson_response, json_response, plain, records)
+from beatgrid.gis.coverage.analysis import CoverageResult
+from beatgrid.gis.coverage.placement import PlacementResult
+from beatgrid.gis.coverage.workflow import LAYERS, CameraViews
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.project import Project
 
-from beatgrid.api.cache import ProjectCache
-from beatgrid.api.params import choice, reject_unknown
-from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_dict, geojson_response,
-                        json_response, plain, records)
-from beatgrid.api.commands.coverage import COVERAGE_LAYERS
+router = APIRouter()
 
 #: Zone types of ``GET /coverage/stats`` (layer -> type of ``[coverage] zone_layers``).
 ZONE_TYPES = ("estate", "grid", "beat", "station", "community")
@@ -67,191 +70,188 @@ MAX_TIME_LIMIT_S = 600.0
 MAX_VIEW_CAMERAS = 200
 #: Largest body of ``POST /cameras/recommend``, in bytes.
 MAX_BODY_BYTES = 16 * 1024
-_RECOMMEND_BODY = {
-    "required": True,
-    "content": {"application/json": {
-        "schema": {"type": "object", "required": ["budget"], "properties": {
-            "budget": {"type": "integer", "minimum": 1, "maximum": MAX_BUDGET},
-            "estate": {"type": "string"},
-            "method": {"type": "string", "enum": ["greedy", "ilp"]},
-            "time_limit": {"type": "number", "exclusiveMinimum": 0,
-                           "maximum": MAX_TIME_LIMIT_S}}},
-        "example": {"budget": 16, "estate": "E40", "method": "greedy"}}},
-}
-_LAYER_OF = {"estate": "estates", "grid": "grids", "beat": "beats", "station": "stations",
-             "community": "communities"}
+#: What ``POST /cameras/recommend`` says when given query parameters.
+BODY_HINT = "no query parameters (the body holds them)"
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    """A validation error whose message is shown as it is (no "Value error," prefix)."""
+    return PydanticCustomError("value_error", message)
+
+
+class RecommendBody(BaseModel):
+    """The body of ``POST /cameras/recommend`` (only ``budget`` is required).
+
+    Examples
+    --------
+    >>> RecommendBody.model_validate({"budget": 16, "estate": " E40 "}).model_dump()
+    {'budget': 16, 'estate': 'E40', 'method': 'greedy', 'time_limit': None}
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"budget": 16, "estate": "E40", "method": "greedy"}]})
+
+    budget: int = Field(ge=1, le=MAX_BUDGET, description="new cameras to place (at most)",
+                        examples=[16])
+    estate: str | None = Field(None, min_length=1, description="place only within this "
+                               "estate (default: all the district's estates)",
+                               examples=["E40"])
+    method: Literal["greedy", "ilp"] = Field("greedy", description="lazy greedy (fast) or "
+                                             "exact integer programme (HiGHS, gap shown)")
+    time_limit: float | None = Field(None, gt=0, le=MAX_TIME_LIMIT_S,
+                                     description="ILP time limit in seconds (method ilp)",
+                                     examples=[30])
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BUDGET:
+            raise _invalid(f"budget={value!r} is not a whole number of cameras from 1 to "
+                             f"{MAX_BUDGET}")
+        return value
+
+    @field_validator("estate", mode="before")
+    @classmethod
+    def _estate_id(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise _invalid(f"estate={value!r} is not an estate id: give it as text, e.g. "
+                             "\"E40\", or leave it out for all the district's estates")
+        return value.strip()
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _known_method(cls, value: Any) -> Any:
+        value = value or "greedy"
+        if value not in ("greedy", "ilp"):
+            raise _invalid(f"method={value!r} is not allowed: use \"greedy\" (fast) or "
+                             "\"ilp\" (exact, with a time limit)")
+        return value
+
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            math.isfinite(value) and 0 < value <= MAX_TIME_LIMIT_S
+        if not ok:
+            raise _invalid(f"time_limit={value!r} is not a number of seconds greater than 0 "
+                             f"and at most {MAX_TIME_LIMIT_S:g}")
+        return float(value)
+
+
+def small_body(request: Request) -> None:
+    """A dependency refusing a body over :data:`MAX_BODY_BYTES` (a request, not a file)."""
+    size = int(request.headers.get("content-length") or 0)
+    if size > MAX_BODY_BYTES:
+        raise InputError(f"the body has {size:,} bytes, more than {MAX_BODY_BYTES:,}",
+                         fix='send a small JSON object such as {"budget": 16}')
 
 
 # --------------------------------------------------------------------------------------
 # Routes
 # --------------------------------------------------------------------------------------
 
-def register(app: FastAPI) -> None:
-    """Add the coverage and camera-placement endpoints to ``app``."""
-
-    @app.get("/coverage/stats", tags=["coverage"])
-    def coverage_stats(request: Request,
-                       zone_type: str | None = Query(
-                           None, description="estate, grid, beat, station or community "
-                                             "(default: every zone)")) -> Response:
-        """Coverage figures per zone: open space seen per quality level, cameras, households."""
-        _only(request, ("zone_type",))
-        kind = choice("zone_type", zone_type, ZONE_TYPES, None)
-        res = _analysis(request)
-        stats = res["coverage_stats"]
-        notes = []
-        if kind is not None:
-            stats = stats[stats["zone_type"] == kind]
-            if not len(stats):
-                notes.append(f"the project has no {_LAYER_OF[kind]}: no {kind} figures"
-                             + (" (plan the basic grids with `beatgrid grids`)"
-                                if kind == "grid" else ""))
-        return json_response(records(stats), notes)
-
-    @app.get("/coverage/blind_spots", tags=["coverage"], responses=GEOJSON_RESPONSES)
-    def blind_spots(request: Request,
-                    estate: str | None = Query(None, description="only this estate's "
-                                                                 "blind spots")) -> Response:
-        """Open space no camera sees (GeoJSON, EPSG:4326), largest first."""
-        _only(request, ("estate",))
-        res = _analysis(request)
-        bs = res["blind_spots"]
-        if estate:
-            _known_estate(estate, res["estates"])
-            bs = bs[(bs["zone_type"] == "estate") & (bs["zone_id"] == estate)]
-        return geojson_response(bs)
-
-    @app.get("/coverage/estate_risk", tags=["coverage"])
-    def estate_risk(request: Request,
-                    top: str | None = Query(None, description="only the first N estates")
-                    ) -> Response:
-        """Old estates ranked by blind-spot risk, with every component and contribution."""
-        _only(request, ("top",))
-        n = _integer("top", top, low=1, high=1_000_000)
-        res = _analysis(request)
-        risk = res["estate_risk"]
-        if n is not None:
-            risk = risk.iloc[:n]
-        return json_response(risk_records(risk, res["weights"]))
-
-    @app.get("/coverage/views", tags=["coverage"], responses=GEOJSON_RESPONSES)
-    def views(request: Request,
-              camera_id: list[str] | None = Query(
-                  None, description="camera id(s): repeat the parameter or separate by "
-                                    f"commas (at most {MAX_VIEW_CAMERAS})"),
-              level: str | None = Query(None, description="only this quality level "
-                                        "(all = the whole visible area)")) -> Response:
-        """The visible area of one or more cameras per quality level (GeoJSON, EPSG:4326)."""
-        _only(request, ("camera_id", "level"))
-        ids = _camera_ids(camera_id)
-        out = _cached(request, ("views", ids), ["cameras", "buildings"], _views(ids))
-        if level:
-            present = list(dict.fromkeys(out["level"].astype(str)))
-            choice("level", level, tuple(present), None)
-            out = out[out["level"] == level]
-        return geojson_response(out)
-
-    @app.post("/cameras/recommend", tags=["cameras"],
-              openapi_extra={"requestBody": _RECOMMEND_BODY})
-    async def recommend(request: Request) -> Response:
-        """Recommend new cameras (position, direction) for the open space no camera sees."""
-        _only(request, ())
-        params = recommend_params(await request.body())
-        return await run_in_threadpool(_recommend_response, request, params)
+@router.get("/coverage/stats", tags=["coverage"],
+            dependencies=[Depends(known_params("zone_type"))])
+def coverage_stats(project: ProjectDep, cache: CacheDep,
+                   zone_type: Annotated[str | None, Query(
+                       description="estate, grid, beat, station or community "
+                                   "(default: every zone)")] = None) -> Response:
+    """Coverage figures per zone: open space seen per quality level, cameras, households."""
+    kind = choice("zone_type", zone_type, ZONE_TYPES, None)
+    selection = analysis(project, cache).stats_for(kind)
+    return json_response(records(selection.frame), list(selection.notes))
 
 
-# --------------------------------------------------------------------------------------
-# Computation (cached per project state and parameters)
-# --------------------------------------------------------------------------------------
-
-_CACHE = ProjectCache(size=8)
-
-
-def _cached(request: Request, key: tuple, layers: list[str], compute: Callable):
-    """``compute(layers)`` for the project, reused while the file is unchanged."""
-    return _CACHE.get_for(request, key, layers, compute)
+@router.get("/coverage/blind_spots", tags=["coverage"], responses=GEOJSON_RESPONSES,
+            dependencies=[Depends(known_params("estate"))])
+def blind_spots(project: ProjectDep, cache: CacheDep,
+                estate: Annotated[str | None, Query(
+                    description="only this estate's blind spots")] = None) -> Response:
+    """Open space no camera sees (GeoJSON, EPSG:4326), largest first."""
+    return geojson_response(analysis(project, cache).blind_spots_in(estate))
 
 
-def _analyse(layers: dict) -> dict:
-    from beatgrid.gis.coverage.fov import coverage_settings
-    from beatgrid.gis.coverage.analysis import analyse_coverage
-
-    out = analyse_coverage(layers)
-    out.pop("seen", None)
-    out.pop("camera_views", None)          # GET /coverage/views computes its cameras only
-    out["estates"] = layers.get("estates")
-    out["weights"] = dict(coverage_settings()["risk"]["weights"])
-    return out
-
-
-def _analysis(request: Request) -> dict:
-    """Statistics, blind spots and the old-estate ranking of the project (cached)."""
-    return _cached(request, ("analysis",), COVERAGE_LAYERS, _analyse)
+@router.get("/coverage/estate_risk", tags=["coverage"],
+            dependencies=[Depends(known_params("top"))])
+def estate_risk(project: ProjectDep, cache: CacheDep,
+                top: Annotated[str | None, Query(
+                    description="only the first N estates")] = None) -> Response:
+    """Old estates ranked by blind-spot risk, with every component and contribution."""
+    n = whole_number("top", top, low=1, high=1_000_000)
+    res = analysis(project, cache)
+    risk = res.estate_risk if n is None else res.estate_risk.iloc[:n]
+    return json_response(risk_records(risk, res.weights))
 
 
-def _views(ids: tuple[str, ...]):
-    def compute(layers):
-        from beatgrid.gis.coverage.visibility import camera_views
-
-        cams = layers["cameras"]
-        have = pd.Series(cams["id"].astype(str).to_numpy() if "id" in cams.columns
-                         else cams.index.astype(str))
-        unknown = [i for i in ids if i not in set(have)]
-        if unknown:
-            raise InputError(f"camera(s) {', '.join(map(repr, unknown))} not in the cameras "
-                             "layer", fix="use ids such as " + ", ".join(have.iloc[:5]))
-        chosen = cams[have.isin(ids).to_numpy()]
-        return camera_views(chosen, _near(layers["buildings"], chosen))
-    return compute
-
-
-def _near(buildings, cams, margin_m: float = 50.0):
-    """The buildings within reach of ``cams`` (their range + a margin)."""
-    import shapely
-
-    from beatgrid.gis.coverage.fov import camera_parameters
-    from beatgrid.gis.crs import metric_crs
-
-    if buildings is None or not len(buildings) or not len(cams):
-        return buildings
-    crs = metric_crs(cams, layer="cameras")
-    reach = float(np.nanmax(camera_parameters(cams.to_crs(crs))["range_m"].to_numpy())) \
-        + margin_m
-    area = shapely.buffer(shapely.union_all(cams.to_crs(crs).geometry.values), reach)
-    bm = buildings.to_crs(crs)
-    return buildings[shapely.intersects(area, bm.geometry.values)]
+@router.get("/coverage/views", tags=["coverage"], responses=GEOJSON_RESPONSES,
+            dependencies=[Depends(known_params("camera_id", "level"))])
+def views(project: ProjectDep, cache: CacheDep,
+          camera_id: Annotated[list[str] | None, Query(
+              description="camera id(s): repeat the parameter or separate by commas "
+                          f"(at most {MAX_VIEW_CAMERAS})")] = None,
+          level: Annotated[str | None, Query(
+              description="only this quality level (all = the whole visible area)")] = None
+          ) -> Response:
+    """The visible area of one or more cameras per quality level (GeoJSON, EPSG:4326)."""
+    ids = camera_ids(camera_id)
+    found: CameraViews = cache.get(project, ("coverage", "views", ids), ["cameras", "buildings"],
+                                   lambda _layers: project.coverage.views(ids))
+    if level:
+        choice("level", level, found.levels, None)
+    return geojson_response(found.at_level(level))
 
 
-def _recommend(params: dict):
-    def compute(layers):
-        from beatgrid.gis.coverage.placement import recommend_cameras
+@router.post("/cameras/recommend", tags=["cameras"],
+             dependencies=[Depends(known_params(none_hint=BODY_HINT)), Depends(small_body)])
+def recommend(body: RecommendBody, project: ProjectDep, cache: CacheDep) -> JSONResponse:
+    """Recommend new cameras (position, direction) for the open space no camera sees."""
+    params = body.model_dump()
 
-        if params["estate"] is not None:
-            _known_estate(params["estate"], layers.get("estates"))
-        return recommend_cameras(layers, budget=params["budget"], estate=params["estate"],
-                                 method=params["method"], time_limit=params["time_limit"])
-    return compute
+    def compute(_layers: dict[str, pd.DataFrame]) -> PlacementResult:
+        if body.estate is not None:
+            project.coverage.check_estate(body.estate)
+        return project.coverage.recommend(budget=body.budget, estate=body.estate,
+                                          method=body.method, time_limit=body.time_limit)
 
-
-def _recommend_response(request: Request, params: dict) -> JSONResponse:
-    key = ("recommend",) + tuple(sorted(params.items()))
-    res = _cached(request, key, COVERAGE_LAYERS, _recommend(params))
+    key = ("coverage", "recommend") + tuple(sorted(params.items()))
+    res: PlacementResult = cache.get(project, key, LAYERS, compute)
     return json_response(recommend_body(res, params), recommend_notes(res, params))
 
 
+def analysis(project: Project, cache: ResultCache) -> CoverageResult:
+    """The project's coverage figures (without the views), computed once per project state.
+    """
+    result: CoverageResult = cache.get(project, ("coverage", "analysis"), LAYERS,
+                                       lambda _layers: project.coverage.analyse().figures())
+    return result
+
+
 # --------------------------------------------------------------------------------------
-# Parameters and the request body
+# Query parameters
 # --------------------------------------------------------------------------------------
 
-def _only(request: Request, allowed: tuple[str, ...]) -> None:
-    reject_unknown(request, allowed, none_hint="no query parameters (the body holds them)")
+def whole_number(name: str, value: str | None, *, low: int, high: int) -> int | None:
+    """``value`` as a whole number from ``low`` to ``high`` (None when not given).
 
-
-def _integer(name: str, value, *, low: int, high: int):
+    Examples
+    --------
+    >>> whole_number("top", "5", low=1, high=10), whole_number("top", None, low=1, high=10)
+    (5, None)
+    >>> whole_number("top", "0", low=1, high=10)
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.InputError: top='0' is not a whole number from 1 to 10 Fix: give top as a whole number from 1 to 10
+    """
     if value is None or value == "":
         return None
     try:
-        number = int(value)
+        number: int | None = int(value)
     except (TypeError, ValueError):
         number = None
     if number is None or not low <= number <= high:
@@ -260,89 +260,30 @@ def _integer(name: str, value, *, low: int, high: int):
     return number
 
 
-def _camera_ids(values) -> tuple[str, ...]:
+def camera_ids(values: list[str] | None) -> tuple[str, ...]:
+    """The camera ids of ``?camera_id=`` (repeated or comma-separated), each once.
+
+    Examples
+    --------
+    >>> camera_ids(["CAM001,CAM002", "CAM001"])
+    ('CAM001', 'CAM002')
+    """
     ids = [part.strip() for v in (values or []) for part in str(v).split(",") if part.strip()]
     if not ids:
         raise InputError("no camera given", fix="add ?camera_id=ID (repeat it, or separate "
                                                 "ids by commas, for several cameras)")
-    ids = tuple(dict.fromkeys(ids))
-    if len(ids) > MAX_VIEW_CAMERAS:
-        raise InputError(f"{len(ids):,} cameras asked for, more than {MAX_VIEW_CAMERAS}",
+    unique = tuple(dict.fromkeys(ids))
+    if len(unique) > MAX_VIEW_CAMERAS:
+        raise InputError(f"{len(unique):,} cameras asked for, more than {MAX_VIEW_CAMERAS}",
                          fix=f"ask for at most {MAX_VIEW_CAMERAS} cameras per request")
-    return ids
-
-
-def _known_estate(estate: str, estates) -> None:
-    ids = estates["id"].astype(str) if estates is not None and len(estates) else pd.Series(
-        [], dtype=str)
-    if estate not in set(ids):
-        raise InputError(f"estate {estate!r} is not in the estates layer",
-                         fix="use an estate id such as " + ", ".join(ids.iloc[:5])
-                         if len(ids) else "import or draw the estates layer first")
-
-
-def recommend_params(body: bytes) -> dict:
-    """The parameters of a ``POST /cameras/recommend`` body, checked.
-
-    Examples
-    --------
-    >>> recommend_params(b'{"budget": 16, "estate": "E40"}')
-    {'budget': 16, 'estate': 'E40', 'method': 'greedy', 'time_limit': None}
-    >>> recommend_params(b'{"budget": 0}')
-    Traceback (most recent call last):
-    ...
-    beatgrid.gis.errors.InputError: budget=0 is not a whole number of cameras from 1 to 500 ...
-    """
-    if len(body) > MAX_BODY_BYTES:
-        raise InputError(f"the body has {len(body):,} bytes, more than {MAX_BODY_BYTES:,}",
-                         fix='send a small JSON object such as {"budget": 16}')
-    try:
-        data = json.loads(body.decode("utf-8-sig")) if body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"the body is not valid JSON: {exc}",
-                         fix='send a JSON object such as {"budget": 16, "estate": "E40"}'
-                         ) from None
-    if not isinstance(data, dict):
-        raise InputError("the body must be a JSON object with at least a budget",
-                         fix='send e.g. {"budget": 16, "estate": "E40", "method": "greedy"}')
-    allowed = ("budget", "estate", "method", "time_limit")
-    for key in data:
-        if key not in allowed:
-            raise InputError(f"unknown key {key!r} in the body",
-                             fix="use only: " + ", ".join(allowed))
-    budget = data.get("budget")
-    if isinstance(budget, float) and budget.is_integer():
-        budget = int(budget)
-    if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= MAX_BUDGET:
-        raise InputError(f"budget={budget!r} is not a whole number of cameras from 1 to "
-                         f"{MAX_BUDGET}", fix=f'give e.g. "budget": 16 (at most {MAX_BUDGET})')
-    estate = data.get("estate")
-    if estate is not None and (not isinstance(estate, str) or not estate.strip()):
-        raise InputError(f"estate={estate!r} is not an estate id",
-                         fix='give the id of an estate as text, e.g. "estate": "E40", or '
-                             "leave it out for all the district's estates")
-    method = data.get("method") or "greedy"
-    if method not in ("greedy", "ilp"):
-        raise InputError(f"method={method!r} is not allowed",
-                         fix='use "greedy" (fast) or "ilp" (exact, with a time limit)')
-    limit = data.get("time_limit")
-    if limit is not None:
-        ok = isinstance(limit, (int, float)) and not isinstance(limit, bool) and \
-            math.isfinite(limit) and 0 < limit <= MAX_TIME_LIMIT_S
-        if not ok:
-            raise InputError(f"time_limit={limit!r} is not a number of seconds greater than 0 "
-                             f"and at most {MAX_TIME_LIMIT_S:g}",
-                             fix='give e.g. "time_limit": 30 (used by method "ilp")')
-        limit = float(limit)
-    return {"budget": budget, "estate": estate.strip() if estate else None, "method": method,
-            "time_limit": limit}
+    return unique
 
 
 # --------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------
 
-def risk_records(risk: pd.DataFrame, weights: dict) -> list[dict]:
+def risk_records(risk: pd.DataFrame, weights: dict[str, float] | Any) -> list[dict[str, Any]]:
     """The ranking as records with ``contributions``: points of the score per component.
 
     ``contributions[k] = 100 x w_k c_k / sum(w)``, so they add up to ``risk_score``;
@@ -369,27 +310,27 @@ def risk_records(risk: pd.DataFrame, weights: dict) -> list[dict]:
         points = {k: round(100.0 * float(w) * float(row.get(f"c_{k}") or 0.0) / total, 6)
                   if total > 0 else 0.0 for k, w in weights.items()}
         row["contributions"] = points
-        row["main_factor"] = max(points, key=points.get) if points else None
+        row["main_factor"] = max(points, key=lambda k: points[k]) if points else None
     return out
 
 
-def recommend_body(res, params: dict) -> dict:
+def recommend_body(res: PlacementResult, params: dict[str, Any]) -> dict[str, Any]:
     """The JSON of ``POST /cameras/recommend``."""
     info = {k: v for k, v in res.info.items() if k != "timings"}
-    views = res.views
     return {
         "budget": params["budget"], "estate": params["estate"], "method": params["method"],
         "placed": len(res.proposals),
         "info": plain(info),
         "proposals": geojson_dict(res.proposals),
-        "proposal_views": geojson_dict(views),
+        "proposal_views": geojson_dict(res.views),
         "effects": records(res.effects),
     }
 
 
-def recommend_notes(res, params: dict) -> list[str]:
+def recommend_notes(res: PlacementResult, params: dict[str, Any]) -> list[str]:
+    """The notes of ``POST /cameras/recommend`` (fewer cameras placed, an ignored limit)."""
     notes = []
-    if res.info.get("stopped_early"):
+    if res.stopped_early:
         notes.append(f"only {len(res.proposals)} of budget {params['budget']} placed: no "
                      "candidate pose sees any more unseen demand")
     if params["time_limit"] is not None and params["method"] != "ilp":
@@ -397,6 +338,5 @@ def recommend_notes(res, params: dict) -> list[str]:
     return notes
 
 
-
-__all__ = ["register", "records", "risk_records", "recommend_params", "recommend_body",
+__all__ = ["router", "RecommendBody", "risk_records", "recommend_body", "recommend_notes",
            "ZONE_TYPES", "MAX_BUDGET", "MAX_TIME_LIMIT_S", "MAX_VIEW_CAMERAS", "NOTES_HEADER"]

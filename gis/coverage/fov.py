@@ -26,13 +26,16 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from beatgrid.gis.config import section_or_default
 from beatgrid.gis.errors import InputError, PolicyError
-from beatgrid.gis.config import load_settings
 
 __all__ = [
     "QualityProfile", "quality_profile", "hfov_deg", "vfov_deg", "pixel_density_distance",
@@ -41,21 +44,23 @@ __all__ = [
 ]
 
 
-def coverage_settings(settings: dict | str | None = None) -> dict:
-    """The coverage settings: shipped ``coverage.toml`` merged with ``settings``.
+def coverage_settings(settings: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """The coverage section: ``settings`` when given, else the shipped ``coverage.toml``.
 
-    ``settings`` may be ``None`` (defaults), an override dict or TOML path, or an
-    already merged settings dict (recognised by its ``fov`` and ``visibility`` tables).
+    The one place of the coverage package where a function called on its own (without
+    a project's configuration) falls back to the shipped defaults, loaded once. To
+    override some keys, build a section with
+    ``Config.load(coverage={...}).coverage`` (:class:`beatgrid.gis.config.Config`) or
+    open the project with ``Project.open(path, coverage=...)``.
 
     Examples
     --------
     >>> coverage_settings()["fov"]["profile"]
     'iec62676_2014'
+    >>> coverage_settings()["cameras"]["range_m"]
+    30.0
     """
-    if isinstance(settings, dict) and {"fov", "visibility", "coverage", "risk",
-                                       "placement", "profiles"} <= set(settings):
-        return settings
-    return load_settings("coverage", settings)
+    return section_or_default(settings, "coverage")
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class QualityProfile:
         return len(self.levels)
 
 
-def quality_profile(name: str | None = None, *, settings: dict | str | None = None
+def quality_profile(name: str | None = None, *, settings: Mapping[str, Any] | None = None
                     ) -> QualityProfile:
     """Read quality profile ``name`` (default: ``[fov] profile``) from the settings.
 
@@ -99,6 +104,11 @@ def quality_profile(name: str | None = None, *, settings: dict | str | None = No
     --------
     >>> quality_profile("iec62676_2014").px_per_m
     (25.0, 62.5, 125.0, 250.0)
+    >>> from beatgrid.gis.config import Config
+    >>> own = Config.load(coverage={"fov": {"profile": "custom"}, "profiles": {"custom": {
+    ...     "levels": ["see", "read"], "px_per_m": [30.0, 300.0]}}}).coverage
+    >>> quality_profile(settings=own).levels
+    ('see', 'read')
     """
     cfg = coverage_settings(settings)
     name = name or cfg["fov"]["profile"]
@@ -112,17 +122,18 @@ def quality_profile(name: str | None = None, *, settings: dict | str | None = No
         raise PolicyError(f"quality profile {name!r} needs lists levels and px_per_m of equal "
                           f"length (got {levels!r}, {ppm!r})",
                           fix=f"set [profiles.{name}] levels = [...] and px_per_m = [...]")
-    ppm = tuple(float(v) for v in ppm)
-    if any(b <= a for a, b in zip(ppm, ppm[1:])) or ppm[0] <= 0:
-        raise PolicyError(f"quality profile {name!r}: px_per_m {list(ppm)} must be positive and "
-                          "increasing", fix="list the levels from the lowest density up")
+    densities = tuple(float(v) for v in ppm)
+    if any(b <= a for a, b in zip(densities, densities[1:])) or densities[0] <= 0:
+        raise PolicyError(f"quality profile {name!r}: px_per_m {list(densities)} must be "
+                          "positive and increasing", fix="list the levels from the lowest "
+                                                     "density up")
     if "all" in levels:
         raise PolicyError(f"quality profile {name!r}: 'all' is reserved for the whole view",
                           fix="rename that level")
-    return QualityProfile(name, tuple(str(v) for v in levels), ppm)
+    return QualityProfile(name, tuple(str(v) for v in levels), densities)
 
 
-def hfov_deg(focal_length_mm, sensor_width_mm):
+def hfov_deg(focal_length_mm: ArrayLike, sensor_width_mm: ArrayLike) -> np.ndarray:
     """Horizontal field of view (degrees) of a rectilinear lens: ``2 atan(w / 2f)``.
 
     Examples
@@ -136,7 +147,7 @@ def hfov_deg(focal_length_mm, sensor_width_mm):
         return np.degrees(2.0 * np.arctan(w / (2.0 * f)))
 
 
-def vfov_deg(hfov, aspect_ratio: float = 0.5625):
+def vfov_deg(hfov: ArrayLike, aspect_ratio: float = 0.5625) -> np.ndarray:
     """Vertical field of view (degrees) from the horizontal one and height / width.
 
     Examples
@@ -148,7 +159,8 @@ def vfov_deg(hfov, aspect_ratio: float = 0.5625):
     return np.degrees(2.0 * np.arctan(np.tan(h / 2.0) * aspect_ratio))
 
 
-def pixel_density_distance(resolution_h_px, hfov, px_per_m):
+def pixel_density_distance(resolution_h_px: ArrayLike, hfov: ArrayLike, px_per_m: ArrayLike
+                           ) -> np.ndarray:
     """Distance (m, lens to target) at which ``px_per_m`` is still reached.
 
     ``d = pixels / (px_per_m x 2 tan(HFOV / 2))`` for a rectilinear lens. For a field of
@@ -170,7 +182,8 @@ def pixel_density_distance(resolution_h_px, hfov, px_per_m):
         return px / (ppm * width)
 
 
-def px_per_m_at(distance_m, resolution_h_px, hfov):
+def px_per_m_at(distance_m: ArrayLike, resolution_h_px: ArrayLike, hfov: ArrayLike
+                ) -> np.ndarray:
     """Pixel density (px per metre) at ``distance_m`` from the lens (inverse of the above).
 
     Examples
@@ -183,7 +196,8 @@ def px_per_m_at(distance_m, resolution_h_px, hfov):
         return pixel_density_distance(resolution_h_px, hfov, 1.0) / d
 
 
-def ground_distance(slant_m, height_m, target_height_m: float = 0.0):
+def ground_distance(slant_m: ArrayLike, height_m: ArrayLike, target_height_m: float = 0.0
+                    ) -> np.ndarray:
     """Horizontal distance of a target at slant distance ``slant_m`` (0 when directly below).
 
     Examples
@@ -196,7 +210,8 @@ def ground_distance(slant_m, height_m, target_height_m: float = 0.0):
     return np.sqrt(np.maximum(s * s - dh * dh, 0.0))
 
 
-def near_blind_zone(height_m, tilt_deg, vfov):
+def near_blind_zone(height_m: ArrayLike, tilt_deg: ArrayLike, vfov: ArrayLike
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Near blind zone and far ground edge (horizontal metres) of a tilted camera.
 
     The lower edge of the image looks ``tilt + vfov/2`` below the horizon and meets the
@@ -228,8 +243,9 @@ def near_blind_zone(height_m, tilt_deg, vfov):
     return near, far
 
 
-def quality_distances(resolution_h_px, hfov, *, profile: QualityProfile | str | None = None,
-                      settings: dict | str | None = None) -> dict:
+def quality_distances(resolution_h_px: ArrayLike, hfov: ArrayLike, *,
+                      profile: QualityProfile | str | None = None,
+                      settings: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
     """Slant distance (m) of every level of ``profile`` for a lens.
 
     Examples
@@ -251,8 +267,7 @@ def _col(df: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def camera_parameters(cameras: pd.DataFrame, *, profile: QualityProfile | str | None = None,
-                      settings: dict | str | None = None,
-                      camera_defaults: dict | None = None) -> pd.DataFrame:
+                      settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Resolve each camera's view: direction, angle, ranges, near zone, quality distances.
 
     Empty fields take defaults: the field of view from the lens when focal length and
@@ -265,10 +280,11 @@ def camera_parameters(cameras: pd.DataFrame, *, profile: QualityProfile | str | 
     ----------
     cameras
         Frame with the columns of the ``cameras`` layer (any may be missing).
-    profile, settings
-        Quality profile and coverage settings (see :func:`quality_profile`).
-    camera_defaults
-        The ``[cameras]`` table of ``settings.toml`` (loaded when None).
+    profile
+        Quality profile (default ``[fov] profile``; see :func:`quality_profile`).
+    settings
+        The coverage section (:func:`coverage_settings`); its ``[cameras]`` table holds
+        the defaults of empty fields.
 
     Returns
     -------
@@ -291,7 +307,7 @@ def camera_parameters(cameras: pd.DataFrame, *, profile: QualityProfile | str | 
     cfg = coverage_settings(settings)
     if not isinstance(profile, QualityProfile):
         profile = quality_profile(profile, settings=cfg)
-    cam_cfg = camera_defaults or load_settings("settings")["cameras"]
+    cam_cfg = cfg["cameras"]
     fov_cfg = cfg["fov"]
     n = len(cameras)
     direction = _col(cameras, "direction")

@@ -46,15 +46,20 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 
-from beatgrid.gis.coverage.fov import QualityProfile, camera_parameters, coverage_settings, quality_profile
+from beatgrid.gis.coverage.fov import (QualityProfile, camera_parameters, coverage_settings,
+                                       quality_profile)
+from beatgrid.gis.coverage.raycast import TOL_OPEN, TWO_PI, Occluders, cast_chunk
 from beatgrid.gis.crs import metric_crs
 from beatgrid.gis.errors import InputError
 
@@ -62,103 +67,6 @@ __all__ = [
     "Occluders", "VisibilityResult", "visibility_polygons", "camera_views",
     "reference_visibility", "views_shapely_loop", "fov_polygon",
 ]
-
-TWO_PI = 2.0 * np.pi
-_KEY = 8.0  # ray sort key = local camera index * _KEY + angle (angle < 2 pi < 8)
-_TOL_ANGLE = 1e-9
-_TOL_U = 1e-9
-_TOL_T = 1e-9
-_TOL_OPEN = 1e-7
-
-
-def _ragged(starts, counts):
-    """Concatenate ``arange(s, s + c)`` for every (s, c): the gather index of ragged runs."""
-    starts = np.asarray(starts, dtype=np.int64)
-    counts = np.asarray(counts, dtype=np.int64)
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(counts)
-    offs = np.repeat(ends - counts, counts)
-    return np.repeat(starts, counts) + (np.arange(total, dtype=np.int64) - offs)
-
-
-def _local(counts):
-    """Position of each element inside its run, for runs of ``counts`` elements."""
-    counts = np.asarray(counts, dtype=np.int64)
-    total = int(counts.sum())
-    ends = np.cumsum(counts)
-    return np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
-
-
-class Occluders:
-    """Building footprints prepared for ray casting: an STRtree and flat edge arrays.
-
-    Parameters
-    ----------
-    geometries
-        Polygons / MultiPolygons in a metric CRS (holes are walls too). Empty and
-        missing geometries are ignored.
-
-    Examples
-    --------
-    >>> import shapely
-    >>> occ = Occluders([shapely.box(0, 0, 10, 5)])
-    >>> len(occ), occ.n_edges
-    (1, 4)
-    """
-
-    def __init__(self, geometries):
-        geoms = np.asarray(geometries, dtype=object)
-        if geoms.ndim == 0:
-            geoms = geoms.reshape(1)
-        ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        ok &= np.isin(shapely.get_type_id(geoms), (3, 6))
-        self.geoms = geoms[ok]
-        self.source_index = np.nonzero(ok)[0]
-        self.tree = shapely.STRtree(self.geoms)
-        parts, part_geom = shapely.get_parts(self.geoms, return_index=True)
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
-        coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-        same = coord_ring[1:] == coord_ring[:-1]
-        a, b = coords[:-1][same], coords[1:][same]
-        edge_geom = part_geom[ring_part[coord_ring[:-1][same]]]
-        keep = (a[:, 0] != b[:, 0]) | (a[:, 1] != b[:, 1])
-        a, b, edge_geom = a[keep], b[keep], edge_geom[keep]
-        self.x0, self.y0 = np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1])
-        self.x1, self.y1 = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
-        n = len(self.geoms)
-        self.edge_start = np.searchsorted(edge_geom, np.arange(n)).astype(np.int64)
-        self.edge_count = (np.searchsorted(edge_geom, np.arange(n), side="right")
-                           - self.edge_start).astype(np.int64)
-        # where the walls of two footprints cross (overlapping buildings), the nearest wall
-        # changes between corners: those crossing points get rays too
-        i, j = self.tree.query(self.geoms)
-        pair = i < j
-        i, j = i[pair], j[pair]
-        hit = shapely.intersects(self.geoms[i], self.geoms[j]) if len(i) else np.zeros(0, bool)
-        i, j = i[hit], j[hit]
-        px = np.zeros((0, 2))
-        owner = np.zeros(0, dtype=np.int64)
-        if len(i):
-            cross = shapely.intersection(shapely.boundary(self.geoms[i]),
-                                         shapely.boundary(self.geoms[j]))
-            xy, k = shapely.get_coordinates(cross, return_index=True)
-            px = np.vstack([xy, xy])
-            owner = np.concatenate([i[k], j[k]])
-            order = np.argsort(owner, kind="stable")
-            px, owner = px[order], owner[order]
-        self.cx, self.cy = np.ascontiguousarray(px[:, 0]), np.ascontiguousarray(px[:, 1])
-        self.cross_start = np.searchsorted(owner, np.arange(n)).astype(np.int64)
-        self.cross_count = (np.searchsorted(owner, np.arange(n), side="right")
-                            - self.cross_start).astype(np.int64)
-
-    def __len__(self) -> int:
-        return len(self.geoms)
-
-    @property
-    def n_edges(self) -> int:
-        return len(self.x0)
 
 
 @dataclass
@@ -177,8 +85,23 @@ class VisibilityResult:
     x, y
         Camera positions used (after moving cameras off walls).
     status
-        Per camera: ``"ok"``, ``"moved"`` (stood on or in a building, moved out) or
-        ``"indoor"`` (deep inside a building: sees nothing).
+        Per camera: ``"ok"``, ``"moved"`` (stood on or in a building, moved out),
+        ``"indoor"`` (deep inside a building: sees nothing) or ``"blocked"`` (outside the
+        buildings, moved or not, with a field of view but every part of it hidden behind
+        buildings: sees nothing).
+    n_rays, n_pairs
+        Rays cast and ray / edge pairs tested.
+    timings
+        Seconds per step, when measured.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> res = visibility_polygons([0.0, 50.0], [0.0, 0.0], direction_deg=[90.0, 270.0],
+    ...                           fov_deg=[90.0, 90.0], range_m=[30.0, 30.0],
+    ...                           occluders=Occluders([shapely.box(20, -5, 30, 5)]))
+    >>> res.camera.tolist(), res.status.tolist()
+    ([0, 1], ['ok', 'ok'])
     """
 
     camera: np.ndarray
@@ -189,10 +112,10 @@ class VisibilityResult:
     status: np.ndarray
     n_rays: int = 0
     n_pairs: int = 0
-    timings: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
-def _as_float(values, n, name, default=None):
+def _as_float(values: Any, n: int, name: str, default: float | None = None) -> np.ndarray:
     if values is None:
         if default is None:
             raise InputError(f"argument {name!r} is required", fix=f"pass {name}= per camera")
@@ -206,7 +129,8 @@ def _as_float(values, n, name, default=None):
     return arr
 
 
-def _snap_cameras(x, y, occ: Occluders, offset: float, max_snap: float):
+def _snap_cameras(x: np.ndarray, y: np.ndarray, occ: Occluders, offset: float,
+                  max_snap: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Move cameras standing on or inside a building ``offset`` metres out of it."""
     x, y = x.copy(), y.copy()
     status = np.zeros(len(x), dtype=np.int8)  # 0 ok, 1 moved, 2 indoor
@@ -235,281 +159,14 @@ def _snap_cameras(x, y, occ: Occluders, offset: float, max_snap: float):
     return x, y, status
 
 
-def _chunk(cx, cy, a0, span, dome, rng, circles, v_cam, v_lo, v_hi, occ: Occluders,
-           step, eps):
-    """Views of one chunk of cameras (see the module docstring for the method)."""
-    n = len(cx)
-    # ---- 1. candidate edges ---------------------------------------------------------
-    live = np.nonzero(rng > 0)[0]
-    if len(occ) and len(live):
-        qc, qg = occ.tree.query(shapely.points(cx[live], cy[live]), predicate="dwithin",
-                                distance=rng[live])
-        qc = live[qc]
-    else:
-        qc = qg = np.zeros(0, dtype=np.int64)
-    cnt = occ.edge_count[qg] if len(qg) else np.zeros(0, dtype=np.int64)
-    e = _ragged(occ.edge_start[qg], cnt) if len(qg) else np.zeros(0, dtype=np.int64)
-    ec = np.repeat(qc, cnt)
-    ax, ay = occ.x0[e] - cx[ec], occ.y0[e] - cy[ec]
-    bx, by = occ.x1[e] - cx[ec], occ.y1[e] - cy[ec]
-    ex, ey = bx - ax, by - ay
-    l2 = ex * ex + ey * ey
-    adote = ax * ex + ay * ey
-    us = np.clip(-adote / l2, 0.0, 1.0)
-    dx_, dy_ = ax + us * ex, ay + us * ey
-    near_ok = dx_ * dx_ + dy_ * dy_ <= rng[ec] ** 2 * (1 + 1e-9) + 1e-12
-    # angular span of each edge seen from the camera
-    alpha_a = np.arctan2(ay, ax)
-    alpha_b = np.arctan2(by, bx)
-    delta = np.mod(alpha_b - alpha_a, TWO_PI)
-    ccw = delta <= np.pi
-    phs = np.mod(np.where(ccw, alpha_a, alpha_b) - a0[ec], TWO_PI)
-    phe = phs + np.where(ccw, delta, TWO_PI - delta)
-    in_fov = dome[ec] | (phs <= span[ec] + _TOL_ANGLE) | (phe >= TWO_PI - _TOL_ANGLE)
-    keep = near_ok & in_fov
-    ec, ax, ay, ex, ey, l2, adote = ec[keep], ax[keep], ay[keep], ex[keep], ey[keep], \
-        l2[keep], adote[keep]
-    alpha_a, phs, phe = alpha_a[keep], phs[keep], phe[keep]
-
-    # ---- 2. ray angles ----------------------------------------------------------------
-    n_u = np.maximum(np.ceil(span / step).astype(np.int64), 1)
-    n_uc = np.where(dome, n_u, n_u + 1)
-    u_cam = np.repeat(np.arange(n), n_uc)
-    u_phi = _local(n_uc) * np.repeat(span / n_u, n_uc)
-    # corners within range, eps either side
-    a_in = ax * ax + ay * ay <= rng[ec] ** 2
-    va = np.mod(alpha_a[a_in] - a0[ec[a_in]], TWO_PI)
-    vc = ec[a_in]
-    v_phi = np.concatenate([va, np.mod(va - eps, TWO_PI), np.mod(va + eps, TWO_PI)])
-    w_cam = np.concatenate([vc, vc, vc])
-    # crossings of edges with the camera circles
-    k = circles.shape[1]
-    rad = circles[ec]                                            # (E, K)
-    cc = (ax * ax + ay * ay)[:, None] - rad * rad
-    disc = adote[:, None] ** 2 - l2[:, None] * cc
-    with np.errstate(invalid="ignore"):
-        sq = np.sqrt(np.where(disc >= 0, disc, np.nan))
-    c_phi, c_cam = [], []
-    for sign in (-1.0, 1.0):
-        u = (-adote[:, None] + sign * sq) / l2[:, None]
-        ok = (u >= 0) & (u <= 1) & np.isfinite(u)
-        rows, _cols = np.nonzero(ok)
-        uu = u[ok]
-        px, py = ax[rows] + uu * ex[rows], ay[rows] + uu * ey[rows]
-        c_phi.append(np.mod(np.arctan2(py, px) - a0[ec[rows]], TWO_PI))
-        c_cam.append(ec[rows])
-    del k
-    r_cam = np.concatenate([u_cam, w_cam] + c_cam)
-    r_phi = np.concatenate([u_phi, v_phi] + c_phi)
-    ok = dome[r_cam] | (r_phi <= span[r_cam] + 1e-12)
-    r_cam, r_phi = r_cam[ok], r_phi[ok]
-    r_phi = np.where(dome[r_cam], r_phi, np.minimum(r_phi, span[r_cam]))
-    r_phi = np.where(dome[r_cam] & (r_phi >= TWO_PI - eps / 10), 0.0, r_phi)
-    order = np.lexsort((r_phi, r_cam))
-    r_cam, r_phi = r_cam[order], r_phi[order]
-    dup = np.zeros(len(r_cam), dtype=bool)
-    dup[1:] = (r_cam[1:] == r_cam[:-1]) & (r_phi[1:] - r_phi[:-1] < eps / 10)
-    r_cam, r_phi = r_cam[~dup], r_phi[~dup]
-    n_rays = len(r_cam)
-    ray_start = np.searchsorted(r_cam, np.arange(n)).astype(np.int64)
-    ray_count = np.searchsorted(r_cam, np.arange(n), side="right") - ray_start
-    theta = r_phi + a0[r_cam]
-    rcos, rsin = np.cos(theta), np.sin(theta)
-
-    # ---- 3. ray / edge pairs and nearest hits -----------------------------------------
-    key = r_cam * _KEY + r_phi
-    base = ec * _KEY
-    lo1 = np.searchsorted(key, base + phs - _TOL_ANGLE, side="left")
-    hi1 = np.searchsorted(key, base + np.minimum(phe, TWO_PI) + _TOL_ANGLE, side="right")
-    wrap = phe > TWO_PI
-    lo2 = np.searchsorted(key, base[wrap] - _TOL_ANGLE, side="left")
-    hi2 = np.searchsorted(key, base[wrap] + (phe[wrap] - TWO_PI) + _TOL_ANGLE, side="right")
-    edge_ids = np.arange(len(ec))
-    p_edge = np.concatenate([np.repeat(edge_ids, hi1 - lo1),
-                             np.repeat(edge_ids[wrap], hi2 - lo2)])
-    p_ray = np.concatenate([_ragged(lo1, hi1 - lo1), _ragged(lo2, hi2 - lo2)])
-    dxr, dyr = rcos[p_ray], rsin[p_ray]
-    pax, pay, pex, pey = ax[p_edge], ay[p_edge], ex[p_edge], ey[p_edge]
-    denom = dxr * pey - dyr * pex
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (pax * pey - pay * pex) / denom
-        u = (pax * dyr - pay * dxr) / denom
-    hit = np.where((np.abs(denom) > 1e-15) & (t > _TOL_T) & (u >= -_TOL_U) & (u <= 1 + _TOL_U),
-                   t, np.inf)
-    r = rng[r_cam].copy()
-    if len(p_ray):
-        np.minimum.at(r, p_ray, hit)
-    n_pairs = len(p_ray)
-
-    # ---- 4. views ---------------------------------------------------------------------
-    geoms = _build_views(cx, cy, dome, r, rcos, rsin, ray_start, ray_count,
-                         v_cam, v_lo, v_hi)
-    return geoms, n_rays, n_pairs
+#: Camera status codes of :func:`visibility_polygons` (index = code).
+STATUS = ("ok", "moved", "indoor", "blocked")
 
 
-def _build_views(cx, cy, dome, r, rcos, rsin, ray_start, ray_count, v_cam, v_lo, v_hi):
-    """Polygons of every view (camera, lo, hi) from the per-ray free distances ``r``."""
-    nv = len(v_cam)
-    out = np.empty(nv, dtype=object)
-    out[:] = shapely.Polygon()
-    m = ray_count[v_cam]
-    valid = (m > 0) & (v_hi > v_lo + _TOL_OPEN)
-    vdome = dome[v_cam]
-    zero_lo = v_lo <= _TOL_OPEN
-    ring_coords, ring_lens, ring_view = [], [], []   # simple polygons, one ring each
-    ann_views = []
-
-    def pts(view, ray, rad):
-        return np.column_stack([cx[v_cam[view]] + rad * rcos[ray],
-                                cy[v_cam[view]] + rad * rsin[ray]])
-
-    # (a) directional, no inner circle: camera + chain
-    sel = np.nonzero(valid & zero_lo & ~vdome)[0]
-    if len(sel):
-        mm = m[sel]
-        ring_len = mm + 2
-        starts = np.cumsum(ring_len) - ring_len
-        total = int(ring_len.sum())
-        coords = np.empty((total, 2))
-        vv = np.repeat(sel, mm)
-        ray = _ragged(ray_start[v_cam[sel]], mm)
-        pos = np.repeat(starts + 1, mm) + _local(mm)
-        coords[pos] = pts(vv, ray, np.minimum(r[ray], v_hi[vv]))
-        origin = np.column_stack([cx[v_cam[sel]], cy[v_cam[sel]]])
-        coords[starts] = origin
-        coords[starts + mm + 1] = origin
-        ring_coords.append(coords)
-        ring_lens.append(ring_len)
-        ring_view.append(sel)
-    # (b) dome, no inner circle: closed chain
-    sel = np.nonzero(valid & zero_lo & vdome & (m >= 3))[0]
-    if len(sel):
-        mm = m[sel]
-        ring_len = mm + 1
-        starts = np.cumsum(ring_len) - ring_len
-        coords = np.empty((int(ring_len.sum()), 2))
-        vv = np.repeat(sel, mm)
-        ray = _ragged(ray_start[v_cam[sel]], mm)
-        coords[np.repeat(starts, mm) + _local(mm)] = pts(vv, ray, np.minimum(r[ray], v_hi[vv]))
-        coords[starts + mm] = coords[starts]
-        ring_coords.append(coords)
-        ring_lens.append(ring_len)
-        ring_view.append(sel)
-    # (c) with an inner circle: runs of rays that reach beyond it
-    sel = np.nonzero(valid & ~zero_lo)[0]
-    if len(sel):
-        mm = m[sel]
-        vv = np.repeat(sel, mm)
-        ray = _ragged(ray_start[v_cam[sel]], mm)
-        h = np.minimum(r[ray], v_hi[vv])
-        is_open = h > v_lo[vv] + _TOL_OPEN
-        n_open = np.add.reduceat(is_open.astype(np.int64), np.cumsum(mm) - mm) \
-            if len(mm) else np.zeros(0, dtype=np.int64)
-        starts_v = np.cumsum(mm) - mm
-        annulus = vdome[sel] & (n_open == mm) & (mm >= 3)
-        linear = (n_open > 0) & ~annulus
-        if annulus.any():
-            ann_views.append((sel[annulus], ray_start[v_cam[sel[annulus]]], mm[annulus]))
-        if linear.any():
-            lsel, lstart, lm = sel[linear], starts_v[linear], mm[linear]
-            rot = vdome[lsel]
-            # first closed ray of a dome view: rotate the view so that it starts there
-            first_closed = np.zeros(len(lsel), dtype=np.int64)
-            if rot.any():
-                closed_idx = np.nonzero(~is_open)[0]
-                owner = np.searchsorted(starts_v, closed_idx, side="right") - 1
-                f_owner, f_first = np.unique(owner, return_index=True)
-                lin_pos = np.searchsorted(starts_v, lstart)  # view position in sel
-                fc = np.full(len(sel), 0, dtype=np.int64)
-                fc[f_owner] = closed_idx[f_first] - starts_v[f_owner]
-                first_closed = np.where(rot, fc[lin_pos], 0)
-            new_m = lm + rot.astype(np.int64)
-            j = _local(new_m)
-            src = np.repeat(lstart, new_m) + np.mod(j + np.repeat(first_closed, new_m),
-                                                     np.repeat(lm, new_m))
-            lv = np.repeat(lsel, new_m)
-            lray, lh, lopen = ray[src], h[src], is_open[src]
-            first = np.zeros(len(src), dtype=bool)
-            first[np.cumsum(new_m) - new_m] = True
-            last = np.zeros(len(src), dtype=bool)
-            last[np.cumsum(new_m) - 1] = True
-            prev_open = np.zeros(len(src), dtype=bool)
-            prev_open[1:] = lopen[:-1]
-            prev_open &= ~first
-            next_open = np.zeros(len(src), dtype=bool)
-            next_open[:-1] = lopen[1:]
-            next_open &= ~last
-            rs = np.nonzero(lopen & ~prev_open)[0]
-            re = np.nonzero(lopen & ~next_open)[0]
-            rs = rs - (~first[rs]).astype(np.int64)
-            re = re + (~last[re]).astype(np.int64)
-            rl = re - rs + 1
-            good = rl >= 2
-            rs, re, rl = rs[good], re[good], rl[good]
-            if len(rs):
-                ring_len = 2 * rl + 1
-                starts = np.cumsum(ring_len) - ring_len
-                coords = np.empty((int(ring_len.sum()), 2))
-                loc = _local(rl)
-                outer = np.repeat(rs, rl) + loc
-                inner = np.repeat(re, rl) - loc
-                ov = lv[outer]
-                coords[np.repeat(starts, rl) + loc] = pts(
-                    ov, lray[outer], np.maximum(lh[outer], v_lo[ov]))
-                coords[np.repeat(starts + rl, rl) + loc] = pts(lv[inner], lray[inner],
-                                                               v_lo[lv[inner]])
-                coords[starts + 2 * rl] = coords[starts]
-                ring_coords.append(coords)
-                ring_lens.append(ring_len)
-                ring_view.append(lv[rs])
-
-    polys, pview = [], []
-    if ring_coords:
-        coords = np.concatenate(ring_coords)
-        lens = np.concatenate(ring_lens)
-        ring_id = np.repeat(np.arange(len(lens)), lens)
-        rings = shapely.linearrings(coords, indices=ring_id)
-        polys.append(shapely.polygons(rings))
-        pview.append(np.concatenate(ring_view))
-    for views, rstart, mm in ann_views:
-        vv = np.repeat(views, mm)
-        ray = _ragged(rstart, mm)
-        shell_c = pts(vv, ray, np.minimum(r[ray], v_hi[vv]))
-        hole_c = pts(vv, ray, v_lo[vv])
-        idx = np.repeat(np.arange(len(views)), mm)
-        shells = shapely.linearrings(_close(shell_c, mm), indices=_close_idx(idx, mm))
-        holes = shapely.linearrings(_close(hole_c, mm), indices=_close_idx(idx, mm))
-        polys.append(shapely.polygons(shells, holes=holes[:, None]))
-        pview.append(views)
-    if polys:
-        polys = np.concatenate(polys)
-        pview = np.concatenate(pview)
-        order = np.argsort(pview, kind="stable")
-        polys, pview = polys[order], pview[order]
-        uniq, first, counts = np.unique(pview, return_index=True, return_counts=True)
-        single = counts == 1
-        out[uniq[single]] = polys[first[single]]
-        multi = ~single
-        if multi.any():
-            mask = np.isin(pview, uniq[multi])
-            _, dense = np.unique(pview[mask], return_inverse=True)
-            tmp = shapely.multipolygons(polys[mask], indices=dense)
-            out[uniq[multi]] = tmp
-    return out
-
-
-def _close(coords, mm):
-    starts = np.cumsum(mm) - mm
-    return np.insert(coords, np.cumsum(mm), coords[starts], axis=0)
-
-
-def _close_idx(idx, mm):
-    starts = np.cumsum(mm) - mm
-    return np.insert(idx, np.cumsum(mm), idx[starts])
-
-
-def visibility_polygons(x, y, *, direction_deg, fov_deg, range_m, occluders: Occluders,
-                        near_m=None, level_distances=None, zones: str = "nested",
+def visibility_polygons(x: ArrayLike, y: ArrayLike, *, direction_deg: ArrayLike,
+                        fov_deg: ArrayLike, range_m: ArrayLike, occluders: Occluders,
+                        near_m: ArrayLike | None = None,
+                        level_distances: ArrayLike | None = None, zones: str = "nested",
                         arc_step_deg: float = 2.0, vertex_eps_rad: float = 1e-6,
                         camera_offset_m: float = 0.05, max_snap_m: float = 5.0,
                         chunk_cameras: int = 1500, n_jobs: int = 1) -> VisibilityResult:
@@ -605,11 +262,11 @@ def visibility_polygons(x, y, *, direction_deg, fov_deg, range_m, occluders: Occ
     chunk = max(int(chunk_cameras), 1)
     bounds = [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
-    def run(b):
+    def run(b: tuple[int, int]) -> tuple[np.ndarray, int, int]:
         s, e = b
         m = e - s
         v_cam = np.repeat(np.arange(m), n_lev + 1)
-        return _chunk(xs[s:e], ys[s:e], a0[s:e], span[s:e], dome[s:e], rng_eff[s:e],
+        return cast_chunk(xs[s:e], ys[s:e], a0[s:e], span[s:e], dome[s:e], rng_eff[s:e],
                       circles[s:e], v_cam, v_lo[s:e].ravel(), v_hi[s:e].ravel(), occ, step, eps)
 
     workers = max(1, min(int(n_jobs or 1), len(bounds) or 1))
@@ -619,19 +276,25 @@ def visibility_polygons(x, y, *, direction_deg, fov_deg, range_m, occluders: Occ
     else:
         parts = [run(b) for b in bounds]
     geoms = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=object)
+    # blocked: a field of view to see (not indoor, the range beyond the near zone) of which
+    # nothing is seen: every ray hits a wall before the near zone ends
+    if n:
+        whole = geoms[::n_lev + 1]
+        has_fov = (status != 2) & (v_hi[:, 0] > v_lo[:, 0] + TOL_OPEN)
+        status = np.where(has_fov & ~(shapely.area(whole) > 0), 3, status)
     return VisibilityResult(
         camera=np.repeat(np.arange(n), n_lev + 1),
         level=np.tile(np.arange(n_lev + 1), n),
         geometry=geoms,
         x=xs, y=ys,
-        status=np.array(["ok", "moved", "indoor"], dtype=object)[status],
+        status=np.array(STATUS, dtype=object)[status],
         n_rays=int(sum(p[1] for p in parts)),
         n_pairs=int(sum(p[2] for p in parts)),
     )
 
 
 def fov_polygon(x: float, y: float, *, direction_deg: float, fov_deg: float, range_m: float,
-                near_m: float = 0.0, arc_step_deg: float = 0.25):
+                near_m: float = 0.0, arc_step_deg: float = 0.25) -> shapely.Geometry:
     """The field of view without occlusion: sector (or disc) from ``near_m`` to ``range_m``.
 
     Examples
@@ -662,8 +325,8 @@ def fov_polygon(x: float, y: float, *, direction_deg: float, fov_deg: float, ran
 
 
 def reference_visibility(x: float, y: float, *, direction_deg: float, fov_deg: float,
-                         range_m: float, buildings, near_m: float = 0.0,
-                         arc_step_deg: float = 0.25):
+                         range_m: float, buildings: Any, near_m: float = 0.0,
+                         arc_step_deg: float = 0.25) -> shapely.Geometry:
     """Exact visibility polygon of one camera by polygon overlay (slow, for tests).
 
     The field of view (:func:`fov_polygon`) minus every building minus the shadow of
@@ -702,12 +365,21 @@ def reference_visibility(x: float, y: float, *, direction_deg: float, fov_deg: f
     return shapely.difference(view, blocked)
 
 
-def views_shapely_loop(x, y, *, direction_deg, fov_deg, range_m, buildings, near_m=None,
-                       arc_step_deg: float = 2.0):
+def views_shapely_loop(x: Any, y: Any, *, direction_deg: Any, fov_deg: Any, range_m: Any,
+                       buildings: Any, near_m: Any = None, arc_step_deg: float = 2.0
+                       ) -> np.ndarray:
     """Per-camera shapely loop (STRtree query + :func:`reference_visibility`): the baseline.
 
     Returns one polygon per camera (whole visible area). Used by the benchmark to
     compare with the vectorised :func:`visibility_polygons`.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> v = views_shapely_loop([0.0], [0.0], direction_deg=[90.0], fov_deg=[90.0],
+    ...                        range_m=[30.0], buildings=[shapely.box(5, -20, 6, 20)])
+    >>> round(v[0].area, 1)
+    25.0
     """
     geoms = np.asarray(list(buildings), dtype=object)
     tree = shapely.STRtree(geoms)
@@ -725,7 +397,7 @@ def views_shapely_loop(x, y, *, direction_deg, fov_deg, range_m, buildings, near
 
 def camera_views(cameras: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *,
                  profile: QualityProfile | str | None = None, zones: str | None = None,
-                 levels: bool = True, settings: dict | str | None = None,
+                 levels: bool = True, settings: Mapping[str, Any] | None = None,
                  n_jobs: int | None = None, metric: bool = False) -> gpd.GeoDataFrame:
     """The visible area of every camera, cut by buildings and split into quality zones.
 
@@ -743,7 +415,8 @@ def camera_views(cameras: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *,
     levels
         False: only the whole visible area (level ``all``).
     settings
-        Coverage settings override (dict or TOML path).
+        The coverage section (default: the shipped one; see
+        :func:`beatgrid.gis.coverage.fov.coverage_settings`).
     n_jobs
         Threads working on chunks of cameras (default 1: the vectorised code is already
         fast and threads gain little, numpy holding the GIL between operations).
@@ -755,7 +428,9 @@ def camera_views(cameras: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *,
     GeoDataFrame
         ``camera_id``, ``level`` (``all`` then the profile's levels), ``px_per_m``
         (minimum density of the level; NaN for ``all``), ``area_m2``, ``status``
-        (``ok``, ``moved``, ``indoor``) and the polygon.
+        (``ok``; ``moved``: stood on or in a building, moved out of it; ``indoor``: deep
+        inside a building, sees nothing; ``blocked``: its whole field of view is hidden
+        behind buildings, sees nothing) and the polygon.
 
     Examples
     --------
@@ -767,6 +442,12 @@ def camera_views(cameras: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *,
     >>> v = camera_views(cams, blds, levels=False)
     >>> v[["camera_id", "level"]].values.tolist(), round(float(v.area_m2.iloc[0]), 1)
     ([['c1', 'all']], 25.0)
+
+    A camera facing a wall nearer than its near blind zone sees nothing: ``blocked``.
+
+    >>> cams["height_m"] = 8.0                  # near blind zone: 8.2 m, the wall at 5 m
+    >>> camera_views(cams, blds, levels=False)[["status", "area_m2"]].values.tolist()
+    [['blocked', 0.0]]
     """
     cfg = coverage_settings(settings)
     if not isinstance(profile, QualityProfile):
@@ -806,7 +487,7 @@ def camera_views(cameras: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *,
     return out if metric else out.to_crs(cameras.crs)
 
 
-def _empty_views(crs):
+def _empty_views(crs: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"camera_id": pd.Series([], dtype=object),
                              "level": pd.Series([], dtype=object),
                              "px_per_m": pd.Series([], dtype=float),

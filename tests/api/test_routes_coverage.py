@@ -1,4 +1,4 @@
-"""HTTP endpoints of api/routes_coverage.py on a copy of the committed sample project.
+"""HTTP endpoints of api/routes/coverage.py on a copy of the committed sample project.
 
 The sample district (sample-geodata/ningbo-jiangbei.gpkg) is regenerated when its
 generator changes, so the expected figures are read from the copy under test (its layers
@@ -19,13 +19,14 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from beatgrid.api.commands.coverage import COVERAGE_LAYERS
-from beatgrid.api.routes.coverage import MAX_BUDGET, NOTES_HEADER
+import beatgrid.gis.coverage.workflow as workflow
+from beatgrid.api.rendering import NOTES_HEADER
+from beatgrid.api.routes.coverage import MAX_BUDGET
 from beatgrid.api.service import create_app
+from beatgrid.gis import Project
 from beatgrid.gis.coverage.fov import coverage_settings
-from beatgrid.gis.coverage.analysis import analyse_coverage
-from beatgrid.gis.io import project as store
 from beatgrid.gis.coverage.visibility import camera_views
+from beatgrid.gis.coverage.workflow import LAYERS
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-geodata" / "ningbo-jiangbei.gpkg"
 ZONE_LAYERS = {"estate": "estates", "beat": "beats", "station": "stations",
@@ -45,12 +46,12 @@ def client(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def layers(client):
-    return store.read_project(Path(client.app.state.project.location), COVERAGE_LAYERS)
+    return Project.open(client.app.state.project.location).read(list(LAYERS))
 
 
 @pytest.fixture(scope="module")
-def expected(layers):
-    return analyse_coverage(layers)
+def expected(client):
+    return Project.open(client.app.state.project.location).coverage.analyse()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def lonlat_ok(coords) -> bool:
 # -- statistics ---------------------------------------------------------------------------
 
 def test_stats_per_zone_type(client, layers, expected):
-    want = expected["coverage_stats"]
+    want = expected.stats
     for ztype, layer in ZONE_LAYERS.items():
         r = client.get("/coverage/stats", params={"zone_type": ztype})
         assert r.status_code == 200, r.text
@@ -114,7 +115,7 @@ def test_blind_spots_geojson(client, layers, expected):
     r = client.get("/coverage/blind_spots")
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
     features = r.json()["features"]
-    assert len(features) == len(expected["blind_spots"]) > 0
+    assert len(features) == len(expected.blind_spots) > 0
     props = [f["properties"] for f in features]
     areas = [p["area_m2"] for p in props]
     min_area = coverage_settings()["coverage"]["min_blind_area_m2"]
@@ -134,9 +135,9 @@ def test_blind_spots_geojson(client, layers, expected):
     for estate, area in per_estate.items():
         assert area <= stats[estate]["unseen_open_m2"] + 1e-3
     # and they contain no building and no seen space
-    gdf = gpd.GeoDataFrame.from_features(features, crs=4326).to_crs(expected["seen"].crs)
+    gdf = gpd.GeoDataFrame.from_features(features, crs=4326).to_crs(expected.seen.crs)
     union = shapely.union_all(gdf.geometry.values)
-    assert expected["seen"].area_in(union, "all") < 1.0
+    assert expected.seen.area_in(union, "all") < 1.0
     # one estate only
     top = props[0]["zone_id"]
     only = client.get("/coverage/blind_spots", params={"estate": top}).json()["features"]
@@ -151,7 +152,7 @@ def test_estate_risk_ranked_and_explained(client, layers, risk, expected):
     assert {row["estate_id"] for row in risk} == old
     scores = [row["risk_score"] for row in risk]
     assert scores == sorted(scores, reverse=True)
-    assert [row["estate_id"] for row in risk] == expected["estate_risk"]["estate_id"].tolist()
+    assert [row["estate_id"] for row in risk] == expected.estate_risk["estate_id"].tolist()
     weights = coverage_settings()["risk"]["weights"]
     for row in risk:
         assert set(row["contributions"]) == set(weights)
@@ -196,7 +197,8 @@ def test_views_of_cameras_by_level(client, layers):
 
 def test_recommend_in_the_riskiest_old_estate(client, risk):
     path = Path(client.app.state.project.location)
-    before = (path.stat().st_mtime_ns, path.stat().st_size, store.list_layers(path))
+    store = client.app.state.project.store
+    before = (path.stat().st_mtime_ns, path.stat().st_size, store.list_layers())
     estate = risk[0]["estate_id"]
     r = client.post("/cameras/recommend", json={"budget": 16, "estate": estate})
     assert r.status_code == 200, r.text
@@ -222,7 +224,7 @@ def test_recommend_in_the_riskiest_old_estate(client, risk):
     assert mine["seen_share_all_before"] == pytest.approx(risk[0]["seen_share_all"])
     assert 0 < body["info"]["covered_weight_share"] <= 1
     # nothing written to the project
-    assert (path.stat().st_mtime_ns, path.stat().st_size, store.list_layers(path)) == before
+    assert (path.stat().st_mtime_ns, path.stat().st_size, store.list_layers()) == before
 
 
 def test_recommend_ilp_is_at_least_the_greedy(client, risk):
@@ -261,15 +263,18 @@ def test_bad_parameters_are_422_with_fix(client, url, error):
     ({"budget": "ten"}, "budget='ten'"),
     ({"budget": True}, "budget=True"),
     ({"budget": MAX_BUDGET + 1}, f"budget={MAX_BUDGET + 1}"),
-    ({"estate": "E01"}, "budget=None"),
+    ({"estate": "E01"}, "'budget' is required"),
     ({"budget": 4, "estate": "E999"}, "estate 'E999' is not in the estates layer"),
     ({"budget": 4, "estate": 7}, "estate=7 is not an estate id"),
+    ({"budget": 4, "estate": "  "}, "estate='  ' is not an estate id"),
+    ({"budget": "16"}, "budget='16'"),
+    ({"budget": 4, "time_limit": True}, "time_limit=True"),
     ({"budget": 4, "method": "exact"}, "method='exact' is not allowed"),
     ({"budget": 4, "method": "ilp", "time_limit": 0}, "time_limit=0"),
     ({"budget": 4, "method": "ilp", "time_limit": 1e6}, "time_limit=1000000.0"),
     ({"budget": 4, "where": "E01"}, "unknown key 'where'"),
-    ([16], "must be a JSON object"),
-    ("16 cameras", "not valid JSON"),
+    ([16], "not a JSON object"),
+    ("16 cameras", "not a JSON object"),
 ])
 def test_bad_recommend_body_is_422_naming_it(client, body, error):
     if isinstance(body, str):
@@ -289,12 +294,27 @@ def test_missing_project_is_404(tmp_path):
 
 # -- caching ---------------------------------------------------------------------------------
 
-def test_results_cached_until_the_project_changes(tmp_path, monkeypatch):
-    import beatgrid.gis.coverage.analysis as coverage
+def test_valid_bodies_as_before():
+    """Whole-number floats, a padded estate id and an empty method were accepted before."""
+    from beatgrid.api.routes.coverage import RecommendBody
 
+    body = RecommendBody.model_validate({"budget": 16.0, "estate": " E40 ", "method": ""})
+    assert body.model_dump() == {"budget": 16, "estate": "E40", "method": "greedy",
+                                 "time_limit": None}
+    assert RecommendBody.model_validate({"budget": 2, "method": None}).method == "greedy"
+
+
+def test_two_apps_share_no_cache(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = _client(tmp_path / "a"), _client(tmp_path / "b")
+    assert a.app.state.cache is not b.app.state.cache
+
+
+def test_results_cached_until_the_project_changes(tmp_path, monkeypatch):
     calls = []
-    real = coverage.analyse_coverage
-    monkeypatch.setattr(coverage, "analyse_coverage",
+    real = workflow.analyse_coverage
+    monkeypatch.setattr(workflow, "analyse_coverage",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     client = _client(tmp_path)
     risk = client.get("/coverage/estate_risk").json()
@@ -303,15 +323,14 @@ def test_results_cached_until_the_project_changes(tmp_path, monkeypatch):
     assert len(calls) == 1                                   # one analysis for three answers
     # a new camera inside the riskiest estate: the figures follow the file
     estate = risk[0]["estate_id"]
-    path = Path(client.app.state.project.location)
-    cams = store.read_layer(path, "cameras")
-    est = store.read_layer(path, "estates").set_index("id").loc[[estate]]
+    project = Project.open(client.app.state.project.location)
+    cams = project.layer("cameras")
+    est = project.layer("estates").set_index("id").loc[[estate]]
     spot = est.geometry.representative_point().iloc[0]
     new = cams.iloc[[0]].copy()
     new["id"], new["estate_id"], new["kind"] = "CAMNEW", estate, "estate_internal"
     new = new.set_geometry([spot], crs=cams.crs)
-    store.write_layers(path, {"cameras": gpd.pd.concat([cams, new], ignore_index=True)},
-                       validate=False)
+    project.write({"cameras": gpd.pd.concat([cams, new], ignore_index=True)}, validate=False)
     after = {row["zone_id"]: row for row in
              client.get("/coverage/stats", params={"zone_type": "estate"}).json()}
     assert len(calls) == 2

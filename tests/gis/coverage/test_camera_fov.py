@@ -6,8 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from beatgrid.gis.config import Config
 from beatgrid.gis.coverage import fov
 from beatgrid.gis.errors import InputError, PolicyError
+
+
+def _cov(override):
+    """The coverage section with ``override`` applied (as ``--settings`` does)."""
+    return Config.load(coverage=override).coverage
 
 
 def test_hfov_from_lens_worked_example():
@@ -46,18 +52,18 @@ def test_quality_profiles_from_settings():
     assert fov.quality_profile().name == "iec62676_2014"
     custom = {"fov": {"profile": "custom"},
               "profiles": {"custom": {"levels": ["see", "read"], "px_per_m": [30.0, 300.0]}}}
-    assert fov.quality_profile(settings=custom).levels == ("see", "read")
+    assert fov.quality_profile(settings=_cov(custom)).levels == ("see", "read")
 
 
 def test_quality_profile_errors_name_the_problem():
     with pytest.raises(InputError, match="unknown quality profile 'nope'"):
         fov.quality_profile("nope")
     with pytest.raises(PolicyError, match="increasing"):
-        fov.quality_profile(settings={"profiles": {"custom": {
-            "levels": ["a", "b"], "px_per_m": [50.0, 10.0]}}, "fov": {"profile": "custom"}})
+        fov.quality_profile(settings=_cov({"profiles": {"custom": {
+            "levels": ["a", "b"], "px_per_m": [50.0, 10.0]}}, "fov": {"profile": "custom"}}))
     with pytest.raises(PolicyError, match="equal"):
-        fov.quality_profile(settings={"profiles": {"custom": {
-            "levels": ["a"], "px_per_m": [50.0, 10.0]}}, "fov": {"profile": "custom"}})
+        fov.quality_profile(settings=_cov({"profiles": {"custom": {
+            "levels": ["a"], "px_per_m": [50.0, 10.0]}}, "fov": {"profile": "custom"}}))
 
 
 def test_near_blind_zone_and_ground_range():
@@ -88,7 +94,7 @@ def test_camera_parameters_defaults_lens_and_domes():
         "resolution_h_px": [np.nan, np.nan, np.nan, 2688],
     })
     p = fov.camera_parameters(cams, profile="iec62676_2014")
-    # 0: every default from settings.toml [cameras]
+    # 0: every default from coverage.toml [cameras]
     assert p.loc[0, "fov_deg"] == 90.0 and p.loc[0, "range_m"] == 30.0
     assert p.loc[0, "height_m"] == 4.0 and p.loc[0, "tilt_deg"] == 15.0
     assert p.loc[0, "near_m"] > 0
@@ -114,5 +120,19 @@ def test_camera_parameters_defaults_lens_and_domes():
 def test_near_zone_switch_in_settings():
     cams = pd.DataFrame({"direction": [90.0]})
     on = fov.camera_parameters(cams)
-    off = fov.camera_parameters(cams, settings={"fov": {"near_blind_zone": False}})
+    off = fov.camera_parameters(cams, settings=_cov({"fov": {"near_blind_zone": False}}))
     assert on.loc[0, "near_m"] > 0 and off.loc[0, "near_m"] == 0
+
+
+def test_camera_defaults_come_from_the_coverage_settings():
+    """The [cameras] defaults are part of the coverage section: an override reaches them."""
+    cams = pd.DataFrame({"direction": [90.0, np.nan], "height_m": [4.0, 4.0]})
+    shipped = fov.camera_parameters(cams)
+    assert shipped["fov_deg"].tolist() == [90.0, 360.0] and shipped["range_m"].tolist() == [30.0, 30.0]
+    mine = fov.camera_parameters(cams, settings=_cov({"cameras": {
+        "fov_deg": 60.0, "range_m": 45.0, "tilt_deg": 5.0}}))
+    assert mine["fov_deg"].tolist() == [60.0, 360.0] and mine["range_m"].tolist() == [45.0, 45.0]
+    assert mine.loc[0, "tilt_deg"] == 5.0
+    assert fov.coverage_settings()["cameras"]["range_m"] == 30.0          # shipped unchanged
+    with pytest.raises(PolicyError, match="cameras.range"):
+        _cov({"cameras": {"range": 45.0}})

@@ -10,10 +10,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from beatgrid.gis.coverage import analysis as C
+from beatgrid.gis.config import Config
+from beatgrid.gis.coverage.analysis import analyse_coverage
+from beatgrid.gis.coverage.blind_spots import blind_spots
+from beatgrid.gis.coverage.risk import estate_risk
+from beatgrid.gis.coverage.seen import SeenIndex, dissolve_overlapping, tiling_cover, union_groups
+from beatgrid.gis.coverage.stats import coverage_stats
+from beatgrid.gis.coverage.visibility import camera_views
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.io import derived
-from beatgrid.gis.coverage.visibility import camera_views
 
 CRS = 4549               # CGCS2000 / 3-degree Gauss-Kruger CM 120E (metres)
 X0, Y0 = 500000.0, 3300000.0
@@ -44,12 +49,17 @@ def scene():
     return {"estates": estate, "buildings": buildings, "cameras": cameras}
 
 
-SETTINGS = {"coverage": {"perimeter_step_m": 0.25}, "visibility": {"arc_step_deg": 0.5}}
+def _cov(override):
+    """The coverage section with ``override`` applied (as ``--settings`` does)."""
+    return Config.load(coverage=override).coverage
+
+
+SETTINGS = _cov({"coverage": {"perimeter_step_m": 0.25}, "visibility": {"arc_step_deg": 0.5}})
 
 
 def test_coverage_stats_known_answers(scene):
     views = camera_views(scene["cameras"], scene["buildings"], settings=SETTINGS)
-    st = C.coverage_stats(views, zones={"estate": scene["estates"]},
+    st = coverage_stats(views, zones={"estate": scene["estates"]},
                           buildings=scene["buildings"], cameras=scene["cameras"],
                           settings=SETTINGS).iloc[0]
     assert st["zone_type"] == "estate" and st["zone_id"] == "E1"
@@ -77,7 +87,7 @@ def test_share_seen_by_two_or_more_cameras():
                          crs=CRS)
     zone = gpd.GeoDataFrame({"id": ["G1"]}, geometry=[_box(0, 0, 20, 10)], crs=CRS)
     empty = gpd.GeoDataFrame({"households": []}, geometry=[], crs=CRS)
-    st = C.coverage_stats(v, zones={"grid": zone}, buildings=empty).iloc[0]
+    st = coverage_stats(v, zones={"grid": zone}, buildings=empty).iloc[0]
     assert st["seen_share_all"] == pytest.approx(0.75)
     assert st["multi_seen_share"] == pytest.approx(0.25)
     assert st["seen_share_detect"] == pytest.approx(1 / 200)
@@ -86,14 +96,14 @@ def test_share_seen_by_two_or_more_cameras():
 def test_entrances_seen_share(scene):
     views = camera_views(scene["cameras"], scene["buildings"], settings=SETTINGS)
     doors = gpd.GeoDataFrame(geometry=[_pt(60, 30), _pt(40, 30)], crs=CRS)  # east, west wall
-    st = C.coverage_stats(views, zones={"estate": scene["estates"]},
+    st = coverage_stats(views, zones={"estate": scene["estates"]},
                           buildings=scene["buildings"], entrances=doors).iloc[0]
     assert st["entrances"] == 2 and st["entrances_seen_share"] == pytest.approx(0.5)
 
 
 def test_blind_spots(scene):
     views = camera_views(scene["cameras"], scene["buildings"], settings=SETTINGS)
-    bs = C.blind_spots(views, zones={"estate": scene["estates"]}, buildings=scene["buildings"],
+    bs = blind_spots(views, zones={"estate": scene["estates"]}, buildings=scene["buildings"],
                        settings=SETTINGS)
     assert len(bs) == 1 and bs.crs.to_epsg() == CRS
     row = bs.iloc[0]
@@ -106,9 +116,9 @@ def test_blind_spots(scene):
     seen = shapely.union_all(views[views.level == "all"].geometry.values)
     assert shapely.intersection(row.geometry, seen).area < 1e-3
     # slivers below min_blind_area_m2 are dropped
-    none = C.blind_spots(views, zones={"estate": scene["estates"]},
+    none = blind_spots(views, zones={"estate": scene["estates"]},
                          buildings=scene["buildings"],
-                         settings={"coverage": {"min_blind_area_m2": 1e9}})
+                         settings=_cov({"coverage": {"min_blind_area_m2": 1e9}}))
     assert len(none) == 0
 
 
@@ -135,7 +145,7 @@ def _two_estates():
 
 def test_estate_risk_components_and_rank():
     est, bld, inc, stats = _two_estates()
-    r = C.estate_risk(est, stats=stats, buildings=bld, incidents=inc)
+    r = estate_risk(est, stats=stats, buildings=bld, incidents=inc)
     assert r["estate_id"].tolist() == ["A", "B"]          # old estates only
     assert r["rank"].tolist() == [1, 2]
     a, b = r.iloc[0], r.iloc[1]
@@ -154,11 +164,11 @@ def test_estate_risk_components_and_rank():
     only_float = {"risk": {"weights": {"uncovered": 0.0, "camera_deficit": 0.0,
                                        "access_deficit": 0.0, "preventable_incidents": 0.0,
                                        "floating_share": 1.0}}}
-    r2 = C.estate_risk(est, stats=stats, buildings=bld, incidents=inc, settings=only_float)
+    r2 = estate_risk(est, stats=stats, buildings=bld, incidents=inc, settings=_cov(only_float))
     assert r2["risk_score"].tolist() == pytest.approx([75.0, 25.0])
     # all estates when asked
-    r3 = C.estate_risk(est, stats=stats, buildings=bld, settings={"risk": {
-        "old_estates_only": False}})
+    r3 = estate_risk(est, stats=stats, buildings=bld, settings=_cov({"risk": {
+        "old_estates_only": False}}))
     assert sorted(r3["estate_id"]) == ["A", "B", "C"]
 
 
@@ -168,7 +178,7 @@ def test_estate_risk_rejects_zero_weights():
                                                    "access_deficit", "preventable_incidents",
                                                    "floating_share")}}}
     with pytest.raises(InputError, match="weights"):
-        C.estate_risk(est, stats=stats, buildings=bld, settings=zero)
+        estate_risk(est, stats=stats, buildings=bld, settings=_cov(zero))
 
 
 @pytest.fixture(scope="module")
@@ -179,9 +189,8 @@ def district():
 
 
 def test_analyse_coverage_on_the_generated_district(district):
-    out = C.analyse_coverage(district)
-    views, st, bs, risk = (out["camera_views"], out["coverage_stats"], out["blind_spots"],
-                           out["estate_risk"])
+    out = analyse_coverage(district)
+    views, st, bs, risk = out.views, out.stats, out.blind_spots, out.estate_risk
     assert views.crs == district["cameras"].crs
     assert len(views) == 5 * len(district["cameras"])
     assert set(st["zone_type"]) >= {"estate", "beat", "station", "community"}
@@ -194,11 +203,11 @@ def test_analyse_coverage_on_the_generated_district(district):
     inside = st.groupby("zone_type")["cameras_inside"].sum()
     assert inside["beat"] == len(district["cameras"])
     # blind spots: in estates, never in buildings, never seen
-    bm = bs.to_crs(out["seen"].crs)
-    bld = district["buildings"].to_crs(out["seen"].crs)
+    bm = bs.to_crs(out.seen.crs)
+    bld = district["buildings"].to_crs(out.seen.crs)
     assert shapely.intersection(shapely.union_all(bm.geometry.values),
                                 shapely.union_all(bld.geometry.values)).area < 1e-3
-    assert out["seen"].area_in(shapely.union_all(bm.geometry.values), "all") < 1.0
+    assert out.seen.area_in(shapely.union_all(bm.geometry.values), "all") < 1.0
     assert (bs["area_m2"] >= 10).all()
     # ranking of the old estates only, with its figures
     n_old = int(district["estates"]["is_old"].sum())
@@ -212,14 +221,14 @@ def test_union_groups_and_dissolve_equal_the_plain_loops():
     xy = rng.uniform(0, 200, (300, 2))
     geoms = shapely.buffer(shapely.points(xy), rng.uniform(2, 12, 300), quad_segs=4)
     group = rng.integers(0, 40, 300)
-    got = C._union_groups(geoms, group, 45)
+    got = union_groups(geoms, group, 45)
     for k in range(45):
         members = geoms[group == k]
         if len(members):
             assert shapely.equals_exact(got[k], shapely.union_all(members), tolerance=0)
         else:
             assert got[k] is None
-    parts = C.dissolve_overlapping(geoms)
+    parts = dissolve_overlapping(geoms)
     assert sum(shapely.area(parts)) == pytest.approx(shapely.union_all(geoms).area, rel=1e-12)
     assert all(shapely.area(shapely.intersection(a, b)) == 0
                for i, a in enumerate(parts) for b in parts[i + 1:])
@@ -228,8 +237,8 @@ def test_union_groups_and_dissolve_equal_the_plain_loops():
 def test_statistics_shortcuts_equal_the_direct_computation(district):
     """Shared layers, nested layers, tilings and point-on-surface building areas give the
     figures of the plain computation: each layer alone, each zone alone."""
-    out = C.analyse_coverage(district)
-    st, seen = out["coverage_stats"], out["seen"]
+    out = analyse_coverage(district)
+    st, seen = out.stats, out.seen
     crs = seen.crs
     bld = district["buildings"].to_crs(crs)
     walls = shapely.union_all(bld.geometry.values)
@@ -240,7 +249,7 @@ def test_statistics_shortcuts_equal_the_direct_computation(district):
     for ztype, layer in [("community", "communities"), ("beat", "beats"),
                          ("station", "stations"), ("estate", "estates")]:
         mine = st[st["zone_type"] == ztype].reset_index(drop=True)
-        alone = C.coverage_stats(None, zones={ztype: district[layer]},
+        alone = coverage_stats(None, zones={ztype: district[layer]},
                                  buildings=district["buildings"],
                                  cameras=district["cameras"], seen=seen)
         for col in figures:
@@ -269,13 +278,13 @@ def test_statistics_shortcuts_equal_the_direct_computation(district):
 
 def test_tiling_cover_saves_intersections_not_accuracy():
     grid = [shapely.box(x, y, x + 10, y + 10) for x in range(0, 30, 10) for y in range(0, 20, 10)]
-    tiling = C.tiling_cover(grid)
+    tiling = tiling_cover(grid)
     assert tiling is not None and tiling.union.area == pytest.approx(600)
-    assert C.tiling_cover(grid + [shapely.box(5, 5, 15, 15)]) is None       # overlaps
+    assert tiling_cover(grid + [shapely.box(5, 5, 15, 15)]) is None       # overlaps
     views = gpd.GeoDataFrame({"camera_id": ["a", "b", "c"], "level": ["all"] * 3},
                              geometry=[shapely.box(3, 3, 17, 14), shapely.box(22, 1, 35, 9),
                                        shapely.Point(12, 12).buffer(6)], crs=CRS)
-    seen = C.SeenIndex(views, crs=CRS, multi=False)
+    seen = SeenIndex(views, crs=CRS, multi=False)
     zones = np.asarray(grid, dtype=object)
     fast = seen.area_in(zones, "all", cover=tiling)
     slow = np.array([seen.area_in(z, "all") for z in zones])
@@ -300,7 +309,7 @@ def test_osm_extract_cameras():
     crs = metric_crs(blds)
     zone = gpd.GeoDataFrame({"id": ["osm"]}, geometry=[shapely.box(
         *blds.to_crs(crs).total_bounds)], crs=crs).to_crs(blds.crs)
-    st = C.coverage_stats(views, zones={"estate": zone}, buildings=blds).iloc[0]
+    st = coverage_stats(views, zones={"estate": zone}, buildings=blds).iloc[0]
     assert st["seen_share_all"] == 0.0 and st["households"] > 0
     # OSM-tagged camera nodes on the extract's streets, through the OSM normaliser
     rng = np.random.default_rng(7)
@@ -341,7 +350,7 @@ def test_derived_layers_roundtrip_and_transactional(tmp_path, scene, monkeypatch
         return real(df, p, layer=layer, **kw)
 
     real = pyogrio.write_dataframe
-    monkeypatch.setattr(derived.pyogrio, "write_dataframe", boom)
+    monkeypatch.setattr(pyogrio, "write_dataframe", boom)
     with pytest.raises(RuntimeError):
         derived.write_derived(path, {"camera_views": views.iloc[:1],
                                      "blind_spots": views.iloc[:1]})

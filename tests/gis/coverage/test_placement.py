@@ -8,9 +8,17 @@ import pytest
 import shapely
 from scipy.sparse import csc_matrix
 
+from beatgrid.gis.config import Config
 from beatgrid.gis.coverage import placement as P
+from beatgrid.gis.coverage.candidates import candidate_poses, coverage_matrix, demand_points
+from beatgrid.gis.coverage.raycast import Occluders
+from beatgrid.gis.coverage.solvers import lazy_greedy, solve_ilp
 from beatgrid.gis.errors import InputError, NotFoundError
-from beatgrid.gis.coverage.visibility import Occluders
+
+
+def _cov(override):
+    """The coverage section with ``override`` applied (as ``--settings`` does)."""
+    return Config.load(coverage=override).coverage
 
 CRS = 4549
 X0, Y0 = 500000.0, 3300000.0
@@ -39,34 +47,34 @@ HAND = csc_matrix(np.array([
 
 
 def test_lazy_greedy_on_the_hand_instance():
-    r = P.lazy_greedy(HAND, np.ones(6), 2)
+    r = lazy_greedy(HAND, np.ones(6), 2)
     assert r.selected[0] == 0 and r.objective == 5.0
     assert r.gains.tolist() == [4.0, 1.0]
     assert r.covered.sum() == 5
 
 
 def test_ilp_returns_the_hand_optimum_with_zero_gap():
-    r = P.solve_ilp(HAND, np.ones(6), 2)
+    r = solve_ilp(HAND, np.ones(6), 2)
     assert sorted(r.selected.tolist()) == [1, 2]
     assert r.objective == 6.0 and r.gap == 0.0 and r.status == "Optimal"
     assert r.bound == pytest.approx(6.0)
     # a warm start from the greedy does not change the optimum
-    r2 = P.solve_ilp(HAND, np.ones(6), 2, warm_start=[0, 1])
+    r2 = solve_ilp(HAND, np.ones(6), 2, warm_start=[0, 1])
     assert sorted(r2.selected.tolist()) == [1, 2]
 
 
 def test_weights_budget_and_sites():
     w = np.array([1, 1, 1, 1, 10, 1.0])
-    assert P.lazy_greedy(HAND, w, 1).selected.tolist() == [1]
+    assert lazy_greedy(HAND, w, 1).selected.tolist() == [1]
     # poses 1 and 2 stand at one site: only one of them may be taken
-    r = P.solve_ilp(HAND, np.ones(6), 2, sites=np.array([0, 1, 1]))
+    r = solve_ilp(HAND, np.ones(6), 2, sites=np.array([0, 1, 1]))
     assert sorted(r.selected.tolist()) in ([0, 1], [0, 2]) and r.objective == 5.0
-    g = P.lazy_greedy(HAND, np.ones(6), 3, sites=np.array([0, 1, 1]))
+    g = lazy_greedy(HAND, np.ones(6), 3, sites=np.array([0, 1, 1]))
     assert len(g.selected) == 2
     # nothing left to gain: the greedy stops before the budget
-    assert len(P.lazy_greedy(HAND, np.ones(6), 10).selected) == 3
+    assert len(lazy_greedy(HAND, np.ones(6), 10).selected) == 3
     with pytest.raises(InputError, match="weights"):
-        P.lazy_greedy(HAND, np.ones(5), 2)
+        lazy_greedy(HAND, np.ones(5), 2)
 
 
 def test_greedy_matches_brute_force_on_random_instances():
@@ -77,9 +85,9 @@ def test_greedy_matches_brute_force_on_random_instances():
         A = csc_matrix((rng.random((30, 8)) < 0.25).astype(np.int8))
         w = rng.random(30)
         best = max(w[(A[:, list(c)].sum(axis=1).A1 > 0)].sum() for c in combinations(range(8), 3))
-        ilp = P.solve_ilp(A, w, 3)
+        ilp = solve_ilp(A, w, 3)
         assert ilp.objective == pytest.approx(best)
-        greedy = P.lazy_greedy(A, w, 3)
+        greedy = lazy_greedy(A, w, 3)
         assert greedy.objective >= (1 - 1 / math.e) * best - 1e-9
 
 
@@ -87,7 +95,7 @@ def test_candidate_poses_look_out_of_walls_and_along_streets():
     b = gpd.GeoDataFrame(geometry=[_box(0, 0, 30, 10)], crs=CRS)
     street = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 - 20, Y0 - 20),
                                                             (X0 + 40, Y0 - 20)])], crs=CRS)
-    c = P.candidate_poses(b, street)
+    c = candidate_poses(b, street)
     walls = c[c.kind == "wall"]
     assert len(walls) == 6 and len(c[c.kind == "corner"]) == 4
     # every wall pose stands just outside and looks away from the building
@@ -98,8 +106,8 @@ def test_candidate_poses_look_out_of_walls_and_along_streets():
     assert len(lamps) == 4 and set(lamps.direction.round()) == {90.0, 270.0}
     assert lamps.groupby("site").size().eq(2).all()
     assert (c[["fov_deg", "range_m"]].to_numpy() == [90.0, 30.0]).all()
-    only_walls = P.candidate_poses(b, street, settings={"placement": {
-        "use_corners": False, "use_lamps": False, "wall_spacing_m": 5.0}})
+    only_walls = candidate_poses(b, street, settings=_cov({"placement": {
+        "use_corners": False, "use_lamps": False, "wall_spacing_m": 5.0}}))
     assert set(only_walls.kind) == {"wall"} and len(only_walls) == 2 * (6 + 2)
 
 
@@ -111,7 +119,7 @@ def test_coverage_matrix_respects_occlusion():
     demand = gpd.GeoDataFrame(geometry=[_pt(5, 0), _pt(15, 0), _pt(-5, 0), _pt(0, 5)],
                               crs=CRS)
     occ = Occluders([_box(10, -2, 11, 2)])
-    A = P.coverage_matrix(poses, demand, occluders=occ).toarray()
+    A = coverage_matrix(poses, demand, occluders=occ).toarray()
     assert A.tolist() == [[1, 0], [0, 0], [0, 1], [0, 0]]
 
 
@@ -120,7 +128,7 @@ def test_demand_weights_share_households_and_incidents():
     bld = gpd.GeoDataFrame({"households": [30]}, geometry=[_box(15, 5, 25, 15)], crs=CRS)
     inc = gpd.GeoDataFrame({"preventable": [True, False]},
                            geometry=[_pt(2, 2), _pt(38, 18)], crs=CRS)
-    d = P.demand_points(zone, buildings=bld, incidents=inc)
+    d = demand_points(zone, buildings=bld, incidents=inc)
     assert len(d) == 32 - 4                    # 5 m grid minus the 4 cells in the building
     assert d["households_w"].sum() == pytest.approx(30.0)
     assert d["incidents_w"].sum() == pytest.approx(1.0)     # the preventable one only
@@ -140,8 +148,8 @@ def _courtyards():
     beats = gpd.GeoDataFrame({"id": ["B"]}, geometry=[_box(-50, -50, 110, 70)], crs=CRS)
     layers = {"estates": est, "buildings": bld, "incidents": inc, "cameras": cams,
               "beats": beats}
-    settings = {"placement": {"use_corners": False, "use_lamps": False,
-                              "wall_spacing_m": 20.0}}
+    settings = _cov({"placement": {"use_corners": False, "use_lamps": False,
+                                   "wall_spacing_m": 20.0}})
     return layers, settings
 
 

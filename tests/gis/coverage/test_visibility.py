@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beatgrid.gis.coverage import visibility as V
+from beatgrid.gis.coverage.raycast import Occluders
 from beatgrid.gis.errors import InputError
 
 NAN = float("nan")
@@ -22,7 +23,7 @@ def _sector_area(r, deg):
 
 def _one(x, y, direction, fov, rng, buildings, **kw):
     res = V.visibility_polygons([x], [y], direction_deg=[direction], fov_deg=[fov],
-                                range_m=[rng], occluders=V.Occluders(buildings), **kw)
+                                range_m=[rng], occluders=Occluders(buildings), **kw)
     return res.geometry[0], res
 
 
@@ -72,12 +73,46 @@ def test_near_blind_zone_cuts_an_annulus():
 
 
 def test_wall_inside_the_near_zone_blocks_the_whole_view():
-    g, _ = _one(0, 0, 90.0, 60.0, 30.0, [shapely.box(2, -20, 3, 20)], near_m=[5.0])
+    g, res = _one(0, 0, 90.0, 60.0, 30.0, [shapely.box(2, -20, 3, 20)], near_m=[5.0])
     assert g.is_empty
+    # it says so: "blocked", not "ok" with nothing seen (its quality levels too)
+    assert res.status.tolist() == ["blocked"]
+
+
+def test_blocked_only_when_a_field_of_view_is_hidden():
+    wall = [shapely.box(2, -20, 3, 20)]
+    # looking away from the wall: ok; no range or a near zone beyond the range: nothing
+    # to see, so nothing is blocked
+    for direction, rng, near in ((270.0, 30.0, 0.0), (90.0, 0.0, 0.0), (90.0, 4.0, 5.0)):
+        _, res = _one(0, 0, direction, 60.0, rng, wall, near_m=[near])
+        assert res.status.tolist() == ["ok"], (direction, rng, near)
+    # a camera moved off a wall that it faces: blocked, with its levels empty too
+    res = V.visibility_polygons([3.0], [0.0], direction_deg=[270.0], fov_deg=[60.0],
+                                range_m=[30.0], near_m=[5.0], occluders=Occluders(wall),
+                                level_distances=[[20.0, 10.0]])
+    assert res.status.tolist() == ["blocked"] and all(g.is_empty for g in res.geometry)
+    # an indoor camera stays indoor
+    _, res = _one(2.5, 0, 90.0, 60.0, 30.0, [shapely.box(-20, -20, 20, 20)])
+    assert res.status.tolist() == ["indoor"]
+
+
+def test_camera_views_reports_blocked_cameras():
+    crs = 4547
+    cams = gpd.GeoDataFrame({"id": ["free", "faces_wall"], "direction": [270.0, 90.0],
+                             "fov_deg": [60.0, 60.0], "range_m": [30.0, 30.0],
+                             "height_m": [8.0, 8.0], "tilt_deg": [15.0, 15.0]},
+                            geometry=[shapely.Point(0, 0), shapely.Point(0, 0)], crs=crs)
+    walls = gpd.GeoDataFrame(geometry=[shapely.box(2, -20, 3, 20)], crs=crs)
+    v = V.camera_views(cams, walls)
+    whole = v[v["level"] == "all"].set_index("camera_id")
+    assert whole.loc["free", "status"] == "ok" and whole.loc["free", "area_m2"] > 0
+    assert whole.loc["faces_wall", "status"] == "blocked"
+    assert whole.loc["faces_wall", "area_m2"] == 0
+    assert set(v[v["camera_id"] == "faces_wall"]["status"]) == {"blocked"}
 
 
 def test_nested_and_banded_quality_zones():
-    occ = V.Occluders([shapely.box(12, -2, 14, 2)])
+    occ = Occluders([shapely.box(12, -2, 14, 2)])
     kw = dict(direction_deg=[90.0], fov_deg=[60.0], range_m=[30.0], near_m=[1.0],
               occluders=occ, arc_step_deg=1.0, level_distances=[[25.0, 15.0, 8.0]])
     nested = V.visibility_polygons([0.0], [0.0], zones="nested", **kw).geometry
@@ -152,7 +187,7 @@ def _scene(seed, n_buildings=40, size=160.0):
 def test_invariants_and_accuracy_on_random_scenes(seed):
     polys, u, cams, direction, fov, rng_m, near = _scene(seed)
     res = V.visibility_polygons(cams[:, 0], cams[:, 1], direction_deg=direction, fov_deg=fov,
-                                range_m=rng_m, near_m=near, occluders=V.Occluders(polys),
+                                range_m=rng_m, near_m=near, occluders=Occluders(polys),
                                 arc_step_deg=1.0)
     assert shapely.is_valid(res.geometry).all()
     for i, g in enumerate(res.geometry):
@@ -191,7 +226,7 @@ def test_single_building_matches_the_exact_overlay(cx, cy, w, h, angle, directio
 def test_default_arc_step_meets_the_accuracy_target():
     polys, u, cams, direction, fov, rng_m, near = _scene(5)
     res = V.visibility_polygons(cams[:, 0], cams[:, 1], direction_deg=direction, fov_deg=fov,
-                                range_m=rng_m, near_m=near, occluders=V.Occluders(polys))
+                                range_m=rng_m, near_m=near, occluders=Occluders(polys))
     for i, g in enumerate(res.geometry):
         ref = V.reference_visibility(cams[i, 0], cams[i, 1], direction_deg=direction[i],
                                      fov_deg=fov[i], range_m=rng_m[i], near_m=near[i],
@@ -202,7 +237,7 @@ def test_default_arc_step_meets_the_accuracy_target():
 def test_chunks_and_threads_give_the_same_views():
     polys, u, cams, direction, fov, rng_m, near = _scene(3)
     kw = dict(direction_deg=direction, fov_deg=fov, range_m=rng_m, near_m=near,
-              occluders=V.Occluders(polys))
+              occluders=Occluders(polys))
     a = V.visibility_polygons(cams[:, 0], cams[:, 1], **kw).geometry
     b = V.visibility_polygons(cams[:, 0], cams[:, 1], chunk_cameras=5, n_jobs=2, **kw).geometry
     assert all(shapely.equals_exact(x, y, tolerance=1e-9) for x, y in zip(a, b))
@@ -229,7 +264,7 @@ def test_camera_views_frame_and_crs():
 
 
 def test_bad_arguments_name_the_argument():
-    occ = V.Occluders([])
+    occ = Occluders([])
     with pytest.raises(InputError, match="fov_deg"):
         V.visibility_polygons([0.0, 1.0], [0.0, 1.0], direction_deg=[0.0, 0.0], fov_deg=[90.0],
                               range_m=[10.0, 10.0], occluders=occ)
