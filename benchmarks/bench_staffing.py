@@ -14,6 +14,10 @@ Usage::
     .venv/bin/python benchmarks/bench_staffing.py --project P.gpkg  # a stored project
     .venv/bin/python benchmarks/bench_staffing.py --extras          # + alignment, hotspots
 
+The functions timed are those ``project.policing.assess()`` / ``.align()`` /
+``.hotspots()`` call (:mod:`beatgrid.gis.policing.workflow`), on layers in memory, with
+the shipped ``policy`` and ``policing`` sections of the configuration.
+
 The district comes from :func:`beatgrid.gis.sample.generate_district`; when that is
 not available, equivalent inputs are synthesised (``--synthetic`` forces it): one
 community per ~2,500 households, ~10 households per building, 1 incident per 20
@@ -115,11 +119,11 @@ def synthetic_district(households: int, seed: int = 0) -> dict:
 def load_layers(args) -> tuple[dict, str, float]:
     t = time.perf_counter()
     if args.project:
-        from beatgrid.gis.io.project import read_project
+        from beatgrid.gis import Project
+        from beatgrid.gis.policing.workflow import ALIGNMENT_LAYERS, STAFFING_LAYERS
 
-        layers = read_project(args.project, ["stations", "responsibility_areas", "beats",
-                                             "communities", "police_rooms", "buildings", "grids",
-                                             "incidents", "staff", "governance_grids"])
+        names = list(dict.fromkeys([*STAFFING_LAYERS, *ALIGNMENT_LAYERS]))
+        layers = Project.open(args.project).read(names)
         return layers, f"project {args.project}", time.perf_counter() - t
     if not args.synthetic:
         try:
@@ -144,13 +148,14 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = ap.parse_args(argv)
 
-    from beatgrid.gis.policing import beats as bm
+    from beatgrid.gis.config import default_config
+    from beatgrid.gis.policing.beats import beat_summary, resolve_beats
+    from beatgrid.gis.policing.location import incident_beats
     from beatgrid.gis.policing.staffing import assess, assess_project
-    from beatgrid.gis.policing.policy import load_policy
     from beatgrid.gis.policing.workload import workload_requirement
 
     layers, source, t_load = load_layers(args)
-    policy = load_policy()
+    policy, settings = default_config().policy, default_config().policing
     sizes = {k: len(v) for k, v in layers.items() if v is not None}
     households = int(layers["buildings"]["households"].sum())
     assess_project(layers, policy=policy)  # warm-up (imports, caches)
@@ -162,13 +167,13 @@ def main(argv=None) -> int:
     # stage breakdown (one run)
     stages = {}
     t = time.perf_counter()
-    beats, beat_of, _ = bm.resolve_beats(layers)
+    beats, beat_of, _ = resolve_beats(layers)
     stages["resolve_beats"] = time.perf_counter() - t
     t = time.perf_counter()
-    ib = bm.incident_beats(layers["incidents"], beats)
+    ib = incident_beats(layers["incidents"], beats)
     stages["locate_incidents"] = time.perf_counter() - t
     t = time.perf_counter()
-    summary = bm.beat_summary(layers, beats=beats, beat_of=beat_of, incident_beat=ib)
+    summary = beat_summary(layers, beats=beats, beat_of=beat_of, incident_beat=ib)
     stages["beat_summary"] = time.perf_counter() - t
     t = time.perf_counter()
     wl = workload_requirement(layers["incidents"], ib, policy=policy,
@@ -194,15 +199,15 @@ def main(argv=None) -> int:
 
         if layers.get("governance_grids") is not None and len(layers["governance_grids"]):
             t = time.perf_counter()
-            al = align_project(layers, policy=policy)
+            al = align_project(layers, settings=settings)
             figures["alignment_s"] = round(time.perf_counter() - t, 3)
             figures["governance_grids"] = len(al.grids)
             figures["misaligned_grids"] = int((~al.grids["aligned"]).sum())
         t = time.perf_counter()
-        hs = hotspots_project(layers, policy=policy)
+        hs = hotspots_project(layers, settings=settings)
         figures["hotspots_s"] = round(time.perf_counter() - t, 3)
         figures["hotspot_zones"] = f"{len(hs.zones)} {hs.zone_kind}, " \
-            f"{policy['hotspots']['permutations']} permutations"
+            f"{hs.permutations} permutations"
 
     print(f"BeatGrid staffing benchmark ({source}, loaded in {t_load:.1f} s)")
     print(f"  {households:,} households, {figures['beats']:,} beats, "

@@ -59,7 +59,7 @@ SECTION_FILES: dict[str, str] = {
     "core": "settings",
     "grids": "grids",
     "coverage": "coverage",
-    "policing": "staffing",  # split into policing.toml by the policing package
+    "policing": "policing",
     "policy": "staffing",
 }
 

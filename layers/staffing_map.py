@@ -13,23 +13,26 @@ unless asked for) with the colours of :mod:`beatgrid.layers.style`:
 
 Examples
 --------
->>> import geopandas as gpd, shapely
->>> from beatgrid.gis.policing.staffing import assess_project
->>> comms = gpd.GeoDataFrame({"id": ["c1"], "kind": ["urban"], "station_id": ["s1"]},
-...     geometry=[shapely.box(121.5, 29.8, 121.51, 29.81)], crs=4490)
->>> m = staffing_map(assess_project({"communities": comms}))
+>>> from beatgrid.gis import Project
 >>> from beatgrid.layers.base import map_html
->>> "critical" in map_html(m)
+>>> project = Project.open("sample-geodata/ningbo-jiangbei.gpkg")
+>>> html = map_html(staffing_map(project.policing.assess()))
+>>> "Officers required / actual" in html and "flagged police room" in html
+True
+>>> "Misaligned governance grids" in map_html(alignment_map(project.policing.align()))
 True
 """
 
 from __future__ import annotations
 
+import folium
 import geopandas as gpd
 import numpy as np
 
 from beatgrid.gis.errors import InputError
-
+from beatgrid.gis.policing.alignment import AlignmentResult
+from beatgrid.gis.policing.hotspots import HotspotResult
+from beatgrid.gis.policing.staffing import StaffingResult
 from beatgrid.layers import base, style
 
 #: Colour of a misaligned governance grid / Gi* hot spot, aligned grid, cold spot.
@@ -40,8 +43,9 @@ COLD_COLOR = style.CATEGORY_PALETTE[0]
 FLAGGED_ROOM_COLOR = style.CATEGORY_PALETTE[4]
 
 
-def staffing_map(result, *, rooms: gpd.GeoDataFrame | None = None, tiles: str | None = None,
-                 title: str | None = "Staffing gaps by beat"):
+def staffing_map(result: StaffingResult | gpd.GeoDataFrame, *,
+                 rooms: gpd.GeoDataFrame | None = None, tiles: str | None = None,
+                 title: str | None = "Staffing gaps by beat") -> folium.Map:
     """Beats coloured by staffing severity; required versus actual in the tooltip.
 
     Parameters
@@ -50,8 +54,8 @@ def staffing_map(result, *, rooms: gpd.GeoDataFrame | None = None, tiles: str | 
         A :class:`beatgrid.gis.policing.staffing.StaffingResult` (or its ``beats``
         GeoDataFrame: the gap columns with beat polygons).
     rooms
-        The ``police_rooms`` layer; the points are drawn with the flags of
-        ``result.rooms`` when given.
+        The ``police_rooms`` layer (default: the one the result assessed); the
+        points are drawn with the flags of ``result.rooms`` when given.
     tiles, title
         As :func:`beatgrid.layers.base.base_map`.
 
@@ -60,7 +64,9 @@ def staffing_map(result, *, rooms: gpd.GeoDataFrame | None = None, tiles: str | 
     folium.Map
         Save it with :func:`beatgrid.layers.base.save_map`.
     """
-    beats = result.beats if hasattr(result, "beats") else result
+    beats = result.beats if isinstance(result, StaffingResult) else result
+    if rooms is None and isinstance(result, StaffingResult):
+        rooms = result.police_rooms
     if not isinstance(beats, gpd.GeoDataFrame) or len(beats) == 0:
         raise InputError("no beats to map", fix="assess a project with beats or communities")
     gdf = beats.copy()
@@ -100,8 +106,9 @@ def staffing_map(result, *, rooms: gpd.GeoDataFrame | None = None, tiles: str | 
     return m
 
 
-def alignment_map(alignment, governance_grids: gpd.GeoDataFrame, beats: gpd.GeoDataFrame, *,
-                  tiles: str | None = None, title: str | None = "Multi-grid alignment"):
+def alignment_map(alignment: AlignmentResult, governance_grids: gpd.GeoDataFrame | None = None,
+                  beats: gpd.GeoDataFrame | None = None, *, tiles: str | None = None,
+                  title: str | None = "Multi-grid alignment") -> folium.Map:
     """Governance grids (aligned / misaligned) over beat outlines with their scores.
 
     Parameters
@@ -109,8 +116,15 @@ def alignment_map(alignment, governance_grids: gpd.GeoDataFrame, beats: gpd.GeoD
     alignment
         :class:`beatgrid.gis.policing.alignment.AlignmentResult`.
     governance_grids, beats
-        The polygons (``id``) the result refers to.
+        The polygons (``id``) the result refers to (default: those it keeps,
+        ``alignment.governance_grids`` and ``alignment.beat_polygons``).
     """
+    governance_grids = governance_grids if governance_grids is not None \
+        else alignment.governance_grids
+    beats = beats if beats is not None else alignment.beat_polygons
+    if governance_grids is None or beats is None:
+        raise InputError("the alignment result keeps no polygons to map",
+                         fix="pass governance_grids= and beats=, or use align_project()")
     g = governance_grids.reset_index(drop=True).copy()
     info = alignment.grids.set_index("grid_id")
     g = g.join(info.drop(columns=[c for c in ("name", "department") if c in info.columns]),
@@ -141,7 +155,8 @@ def alignment_map(alignment, governance_grids: gpd.GeoDataFrame, beats: gpd.GeoD
     return m
 
 
-def hotspot_map(result, *, tiles: str | None = None, title: str | None = "Incident hotspots"):
+def hotspot_map(result: HotspotResult, *, tiles: str | None = None,
+                title: str | None = "Incident hotspots") -> folium.Map:
     """Kernel density (quantile classes) and Gi* hot / cold spots.
 
     Parameters

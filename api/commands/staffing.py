@@ -7,32 +7,43 @@
 * ``beatgrid hotspots --project P``: kernel density, Gi* and period-on-period change;
 * ``beatgrid beats --project P``: derive beats (one per community) and responsibility
   areas, and write them (``--dry-run`` only prints).
+
+Thin: each command opens the project with the policy (its method tables routed by
+:func:`beatgrid.gis.policing.policy.policy_sections`), calls ``project.policing``
+(:class:`beatgrid.gis.policing.workflow.Policing`), writes the output files and then
+prints.
 """
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
 import pandas as pd
 
-from beatgrid.gis.errors import InputError
-
 from beatgrid.api.commands._common import add_map, add_project, ensure_parent, print_table
+from beatgrid.gis.policing.policy import policy_sections
+from beatgrid.gis.project import Project
+from beatgrid.layers.base import save_map
+from beatgrid.layers.staffing_map import alignment_map, hotspot_map, staffing_map
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "ok": 4}
+ROLES = ("officers", "auxiliaries", "floating_managers", "grid_workers")
 
 
-def _add_policy(p) -> None:
+def _add_policy(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", metavar="FILE.toml",
                    help="staffing policy overriding the shipped defaults "
                         "(gis/defaults/staffing.toml; see docs/staffing.md)")
 
 
-def _add_tiles(p) -> None:
+def _add_tiles(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiles", metavar="NAME|URL",
                    help="basemap for --map: OpenStreetMap or a {z}/{x}/{y} URL template "
                         "(default: none, the map stays offline)")
 
 
-def register(sub) -> None:
+def register(sub: Any) -> None:
     p = sub.add_parser("staffing", help="staffing gaps per beat: required vs actual, rules, "
                                         "severity",
                        description="Check every beat against the staffing policy and report "
@@ -111,53 +122,48 @@ def register(sub) -> None:
     p.set_defaults(func=run_beats)
 
 
-def _policy(args):
-    from beatgrid.gis.policing.policy import load_policy
-
-    return load_policy(args.policy)
-
-
-#: Layers each command reads (the others are never loaded).
-STAFFING_LAYERS = ["stations", "responsibility_areas", "beats", "communities", "police_rooms",
-                   "buildings", "grids", "incidents", "staff"]
-ALIGNMENT_LAYERS = ["beats", "communities", "buildings", "grids", "governance_grids"]
-HOTSPOT_LAYERS = ["beats", "communities", "grids", "incidents"]
+def _open(args: argparse.Namespace) -> Project:
+    """The project, with the ``--policy`` file's tables routed to their sections."""
+    return Project.open(args.project, **policy_sections(args.policy))
 
 
-def _read(project: str, layers: list[str] | None = None) -> dict:
-    from beatgrid.gis.io.project import read_project
-
-    return read_project(project, layers)
-
-
-def _write_csv(df: pd.DataFrame, path: str | None, what: str) -> None:
-    if path:
-        df.to_csv(ensure_parent(path), index=False, encoding="utf-8")
-        print(f"{what}: {len(df):,} rows written to {path}")
+def _write_csv(df: pd.DataFrame, path: str | None, what: str) -> list[str]:
+    """Write ``df`` when a path is given; the line to print (printed after the tables)."""
+    if not path:
+        return []
+    df.to_csv(ensure_parent(path), index=False, encoding="utf-8")
+    return [f"{what}: {len(df):,} rows written to {path}"]
 
 
-def _save(m, path: str) -> None:
-    from beatgrid.layers.base import save_map
-
+def _save(m: Any, path: str | None) -> list[str]:
+    if not path:
+        return []
     save_map(m, ensure_parent(path))
-    print(f"map written to {path}")
+    return [f"map written to {path}"]
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        print(line)
 
 
 # -- staffing ------------------------------------------------------------------------------
 
-def run_staffing(args) -> int:
-    from beatgrid.gis.policing.staffing import assess_project
-
-    policy = _policy(args)
-    layers = _read(args.project, STAFFING_LAYERS)
-    res = assess_project(layers, policy=policy, period_days=args.period_days)
+def run_staffing(args: argparse.Namespace) -> int:
+    res = _open(args).policing.assess(period_days=args.period_days)
     g = res.gaps
+    written = (_write_csv(g, args.out, "staffing")
+               + _write_csv(res.areas, args.areas_out, "responsibility areas")
+               + _write_csv(res.stations, args.stations_out, "stations")
+               + _write_csv(res.rooms, args.rooms_out, "police rooms"))
+    if args.map:
+        written += _save(staffing_map(res, tiles=args.tiles), args.map)
     for note in res.notes:
         print(f"note: {note}")
     bad = g[g["severity"] != "ok"]
     levels = ", ".join(f"{n} {lv}" for lv, n in bad["severity"].value_counts().items())
     print(f"{len(g):,} beats assessed; {len(bad):,} understaffed ({levels or 'none'})")
-    for role in ("officers", "auxiliaries", "floating_managers", "grid_workers"):
+    for role in ROLES:
         print(f"  {role:18s} required {int(g[f'{role}_required'].sum()):>7,}  actual "
               f"{int(g[f'{role}_actual'].sum()):>7,}  short {int(g[f'{role}_gap'].sum()):>6,}")
     shown = (g if args.all else bad).sort_values("severity_rank")
@@ -180,14 +186,7 @@ def run_staffing(args) -> int:
     if len(flagged):
         print_table(flagged[["room_id", "beat_id", "room_type", "office_condition",
                              "officers_actual", "officers_required", "flags"]].head(args.limit))
-    _write_csv(g, args.out, "staffing")
-    _write_csv(res.areas, args.areas_out, "responsibility areas")
-    _write_csv(res.stations, args.stations_out, "stations")
-    _write_csv(res.rooms, args.rooms_out, "police rooms")
-    if args.map:
-        from beatgrid.layers.staffing_map import staffing_map
-
-        _save(staffing_map(res, rooms=layers.get("police_rooms"), tiles=args.tiles), args.map)
+    _print_lines(written)
     return 0
 
 
@@ -213,14 +212,15 @@ def _rollup_view(df: pd.DataFrame, key: str) -> pd.DataFrame:
 
 # -- alignment -----------------------------------------------------------------------------
 
-def run_alignment(args) -> int:
-    from beatgrid.gis.policing.alignment import align_project
-
-    policy = _policy(args)
-    layers = _read(args.project, ALIGNMENT_LAYERS)
-    res = align_project(layers, policy=policy, min_share=args.min_share)
+def run_alignment(args: argparse.Namespace) -> int:
+    res = _open(args).policing.align(min_share=args.min_share)
     g = res.grids
     mis = res.misaligned
+    written = (_write_csv(g, args.out, "governance grids")
+               + _write_csv(res.beats, args.beats_out, "beats")
+               + _write_csv(res.reassignments, args.reassign_out, "reassignments"))
+    if args.map:
+        written += _save(alignment_map(res, tiles=args.tiles), args.map)
     print(f"{len(g):,} governance grids; {len(mis):,} misaligned (less than "
           f"{res.min_share:.0%} of their households, or area, in one beat); "
           f"{int(mis['households_affected'].sum()):,} households affected")
@@ -239,38 +239,29 @@ def run_alignment(args) -> int:
         print("\nSuggested reassignment (each governance grid to the beat holding most of its "
               "households):")
         print_table(res.reassignments.head(args.limit), floatfmt="{:,.0f}")
-    _write_csv(g, args.out, "governance grids")
-    _write_csv(res.beats, args.beats_out, "beats")
-    _write_csv(res.reassignments, args.reassign_out, "reassignments")
-    if args.map:
-        from beatgrid.gis.policing.beats import resolve_beats
-        from beatgrid.layers.staffing_map import alignment_map
-
-        beats, _, _ = resolve_beats(layers)
-        _save(alignment_map(res, layers["governance_grids"], beats, tiles=args.tiles), args.map)
+    _print_lines(written)
     return 0
 
 
 # -- hotspots ------------------------------------------------------------------------------
 
-def run_hotspots(args) -> int:
-    from beatgrid.gis.policing.hotspots import hotspots_project
-
-    policy = _policy(args)
-    layers = _read(args.project, HOTSPOT_LAYERS)
-    res = hotspots_project(layers, zones=args.zones, policy=policy,
-                           permutations=args.permutations, preventable_only=args.preventable,
-                           period_days=args.period_days, compare=args.compare)
+def run_hotspots(args: argparse.Namespace) -> int:
+    res = _open(args).policing.hotspots(
+        zones=args.zones, permutations=args.permutations, preventable_only=args.preventable,
+        period_days=args.period_days, compare=args.compare)
+    z = res.zones
+    table = pd.DataFrame(z.drop(columns="geometry"))
+    written = _write_csv(table, args.out, "zones")
+    if res.change is not None:
+        written += _write_csv(res.change, args.change_out, "change")
+    if args.map:
+        written += _save(hotspot_map(res, tiles=args.tiles), args.map)
     for note in res.notes:
         print(f"note: {note}")
-    z = res.zones
-    hs = policy["hotspots"]
-    perms = args.permutations if args.permutations is not None else hs["permutations"]
-    print(f"Getis-Ord Gi* on {len(z):,} {res.zone_kind} ({hs['weights']} weights, {perms} "
-          f"permutations, p <= {hs['significance']}): {int((z.hotspot == 'hot').sum())} hot, "
-          f"{int((z.hotspot == 'cold').sum())} cold")
-    spots = pd.DataFrame(z.drop(columns="geometry"))
-    spots = spots[spots["hotspot"] != "not significant"].sort_values("gi_z", ascending=False)
+    print(f"Getis-Ord Gi* on {len(z):,} {res.zone_kind} ({res.weights} weights, "
+          f"{res.permutations} permutations, p <= {res.significance}): {res.hot} hot, "
+          f"{res.cold} cold")
+    spots = table[table["hotspot"] != "not significant"].sort_values("gi_z", ascending=False)
     if len(spots):
         print_table(spots.head(args.limit))
     d = res.density
@@ -290,108 +281,29 @@ def run_hotspots(args) -> int:
         total = ch[ch["beat_id"] == "(all)"]
         body = ch[ch["beat_id"] != "(all)"].sort_values("pct_change", na_position="last")
         print_table(pd.concat([body.head(args.limit), total]), floatfmt="{:,.1f}")
-    _write_csv(pd.DataFrame(z.drop(columns="geometry")), args.out, "zones")
-    if res.change is not None:
-        _write_csv(res.change, args.change_out, "change")
-    if args.map:
-        from beatgrid.layers.staffing_map import hotspot_map
-
-        _save(hotspot_map(res, tiles=args.tiles), args.map)
+    _print_lines(written)
     return 0
 
 
 # -- beats ---------------------------------------------------------------------------------
 
-def run_beats(args) -> int:
-    from beatgrid.gis.policing import beats as bm
-    from beatgrid.gis.policing import areas as ra
-    from beatgrid.gis.io.project import write_layers
-    from beatgrid.gis.policing.workload import workload_requirement
-
-    policy = _policy(args)
-    layers = _read(args.project, STAFFING_LAYERS)
-    comms = layers.get("communities")
-    writes: dict = {}
-    if args.rederive or layers.get("beats") is None or len(layers["beats"]) == 0:
-        if comms is None or len(comms) == 0:
-            raise InputError("the project has no communities to derive beats from",
-                             fix="import the communities layer first")
-        hh = None
-        bld = layers.get("buildings")
-        if bld is not None and len(bld) and "community_id" in bld:
-            hh = bld.groupby(bld["community_id"].astype(str))["households"].sum()
-        beats, beat_of = bm.derive_beats(comms, households=hh, policy=policy)
-        c = comms.copy()
-        c["beat_id"] = c["id"].astype(str).map(beat_of)
-        writes["communities"] = c
-        print(f"{len(beats):,} beats derived from {len(comms):,} communities")
-        # old beat -> new beat, through the communities (a merged village's room and
-        # roster follow it into the new beat)
-        old = comms["beat_id"].astype(object).where(comms["beat_id"].notna(), None) \
-            if "beat_id" in comms else pd.Series(None, index=comms.index, dtype=object)
-        pairs = pd.DataFrame({"old": old.to_numpy(), "new": c["beat_id"].to_numpy()}).dropna()
-        moves = pairs.drop_duplicates().groupby("old")["new"].agg(
-            lambda s: s.iloc[0] if s.nunique() == 1 else None).dropna()
-        known = set(beats["id"])
-        for name in ("police_rooms", "staff"):
-            frame = layers.get(name)
-            if frame is None or not len(frame):
-                continue
-            frame = frame.copy()
-            ids = frame["beat_id"].astype(object)
-            frame["beat_id"] = ids.map(lambda b: b if b in known else moves.get(b, b))
-            stale = frame["beat_id"].notna() & ~frame["beat_id"].isin(known)
-            if stale.any():
-                raise InputError(
-                    f"{int(stale.sum())} {name} row(s) refer to beats that the derived "
-                    f"beats do not keep (e.g. {frame.loc[stale, 'beat_id'].iloc[0]!r})",
-                    fix=f"update {name}.beat_id first, or run without --rederive")
-            if name == "staff":
-                roles = [r for r in ("community_officers", "auxiliaries", "floating_managers",
-                                     "grid_workers") if r in frame]
-                frame = frame.groupby("beat_id", as_index=False)[roles].sum()
-            if not frame["beat_id"].equals(layers[name]["beat_id"]):
-                writes[name] = frame
-                print(f"{name}: beat_id updated to the derived beats")
+def run_beats(args: argparse.Namespace) -> int:
+    plan = _open(args).policing.beats(
+        areas=args.areas, balance_by=args.balance_by, rederive=args.rederive,
+        keep_areas=args.keep_areas, save=not args.dry_run)
+    if plan.derived:
+        print(f"{len(plan.beats):,} beats derived from {plan.communities:,} communities")
+        for name in plan.updated:
+            print(f"{name}: beat_id updated to the derived beats")
     else:
-        beats, beat_of, _ = bm.resolve_beats(layers)
-        print(f"{len(beats):,} beats in the project")
-    beats = beats.reset_index(drop=True)
-    loaded = layers.get("responsibility_areas")
-    if args.keep_areas:
-        if loaded is None or len(loaded) == 0:
-            raise InputError("--keep-areas: the project has no responsibility areas",
-                             fix="drop --keep-areas to derive them")
-        area_of = ra.assign_loaded_areas(beats, loaded)
-        areas = loaded
-    else:
-        balance = args.balance_by or policy["responsibility_areas"]["balance_by"]
-        summary = bm.beat_summary(layers, beats=beats, beat_of=beat_of)
-        hours = None
-        inc = layers.get("incidents")
-        if balance == "workload_hours" and inc is not None and len(inc):
-            ib = bm.incident_beats(inc, beats)
-            hours = workload_requirement(inc, ib, policy=policy,
-                                         beat_ids=beats["id"].tolist())["committed_hours_week"]
-        elif balance == "workload_hours":
-            hours = pd.Series(0.0, index=beats["id"])
-        weights = ra.balance_weights(summary, balance_by=balance, workload_hours=hours)
-        beats["responsibility_area_id"] = None
-        area_of = ra.responsibility_areas(beats, weights=weights, k=args.areas, policy=policy)
-        areas = ra.area_polygons(beats, area_of)
-        w = pd.Series(weights, index=area_of.to_numpy()).groupby(level=0).sum()
-        print(f"{len(areas):,} responsibility areas balancing {balance}: per area min "
-              f"{w.min():,.1f}, mean {w.mean():,.1f}, max {w.max():,.1f}")
-    beats = ra.with_areas(beats, area_of)
-    table = beats.drop(columns="geometry").copy()
-    table["beats"] = 1
-    print_table(table.groupby("responsibility_area_id")
-                .agg(beats=("beats", "sum"), station_id=("station_id", "first"),
-                     members=("id", lambda s: ",".join(s))).reset_index())
+        print(f"{len(plan.beats):,} beats in the project")
+    if plan.area_loads is not None:
+        w = plan.area_loads
+        print(f"{len(plan.areas):,} responsibility areas balancing {plan.balance_by}: per area "
+              f"min {w.min():,.1f}, mean {w.mean():,.1f}, max {w.max():,.1f}")
+    print_table(plan.area_members)
     if args.dry_run:
         print("dry run: nothing written")
         return 0
-    writes.update({"beats": beats, "responsibility_areas": areas})
-    write_layers(args.project, writes)
-    print(f"written to {args.project}: " + ", ".join(writes))
+    print(f"written to {args.project}: " + ", ".join(plan.writes))
     return 0

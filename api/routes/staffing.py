@@ -1,11 +1,12 @@
 """HTTP endpoints for leadership dashboards: staffing gaps, roll-ups, beat map, alignment, hotspots.
 
-Registered on the service by :func:`register` (auto-discovered by
-:mod:`beatgrid.api.service`); the project is ``app.state.project``.
+An :class:`~fastapi.APIRouter` included by :func:`beatgrid.api.service.create_app`;
+every route calls ``project.policing`` (:class:`beatgrid.gis.policing.workflow.Policing`)
+through the app's result cache and renders the answer.
 
 =========================================  ================================================
 ``GET /staffing``                          per-beat gaps (JSON records, worst first) under
-                                           the shipped staffing policy
+                                           the project's staffing policy
 ``POST /staffing``                         the same under a policy given as the body: TOML
                                            text, or JSON overrides (nested or dotted keys)
 ``GET /staffing/areas``                    roll-up per responsibility area
@@ -23,29 +24,40 @@ and the roll-ups' ``rules_failed`` is an object ``{rule: beats}``. The assessmen
 notes (derived beats, estimated grids...) come in the ``BeatGrid-Notes`` header (a
 JSON list). Bad parameters, unknown parameters (``?policy=`` included: no server path
 is ever read) and invalid policies are 422 answers with ``{"error", "fix"}``
-(:mod:`beatgrid.api.errors`). Results are cached per project file state, policy and
-parameters, so a dashboard loading several endpoints computes once.
+(:mod:`beatgrid.api.errors`). Results are cached per project state, policy and
+parameters (``app.state.cache``), so a dashboard loading several endpoints computes
+once.
+
+The ``POST /staffing`` body is read by :func:`policy_from_body` rather than a pydantic
+model: it may be TOML text as well as JSON, and JSON keys may be dotted
+(``{"officers.per_beat": 2}``); the policy loader checks every key and value and
+names the bad one.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from beatgrid.api.cache import ResultCache
+from beatgrid.api.deps import CacheDep, ProjectDep, known_params
+from beatgrid.api.params import choice
+from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_response,
+                                    json_response, records)
 from beatgrid.gis.errors import InputError, PolicyError
-
-from beatgrid.api.cache import ProjectCache
-from beatgrid.api.params import choice, reject_unknown
-from beatgrid.api.rendering import NOTES_HEADER, geojson_response, json_response, records
-from beatgrid.api.commands.staffing import ALIGNMENT_LAYERS, HOTSPOT_LAYERS, STAFFING_LAYERS
+from beatgrid.gis.policing.hotspots import HotspotResult
+from beatgrid.gis.policing.staffing import StaffingResult
+from beatgrid.gis.policing.workflow import ALIGNMENT_LAYERS, HOTSPOT_LAYERS, STAFFING_LAYERS
+from beatgrid.gis.project import Project
 
 #: Largest ``permutations`` accepted by ``GET /hotspots`` (the time grows linearly).
 MAX_PERMUTATIONS = 9999
@@ -62,161 +74,142 @@ _POLICY_BODY = {
 }
 
 
+def refuse_policy_param(request: Request) -> None:
+    """Refuse ``?policy=``: the service reads no path on the server (POST the policy)."""
+    if "policy" in request.query_params:
+        raise InputError("the staffing policy cannot be given as a query parameter "
+                         "(the service reads no paths on the server)",
+                         fix="POST /staffing with the policy TOML text, or JSON overrides, "
+                             "as the request body")
+
+
+#: Query checks of the routes without parameters.
+_NO_PARAMS = [Depends(refuse_policy_param), Depends(known_params())]
+
+router = APIRouter()
+
+
 # --------------------------------------------------------------------------------------
 # Routes
 # --------------------------------------------------------------------------------------
 
-def register(app: FastAPI) -> None:
-    """Add the staffing, alignment and hotspot endpoints to ``app``."""
-
-    @app.get("/staffing", tags=["staffing"])
-    def staffing(request: Request) -> Response:
-        """Staffing gaps per beat under the shipped policy, worst first."""
-        _only(request, ())
-        return _gaps_response(_staffing(request, None))
-
-    @app.post("/staffing", tags=["staffing"], openapi_extra={"requestBody": _POLICY_BODY})
-    async def staffing_with_policy(request: Request) -> Response:
-        """Staffing gaps per beat under the policy in the body (TOML, or JSON overrides)."""
-        _only(request, ())
-        body = await request.body()
-        policy = _policy_from_body(body, request.headers.get("content-type", ""))
-        return _gaps_response(await run_in_threadpool(_staffing, request, policy))
-
-    @app.get("/staffing/areas", tags=["staffing"])
-    def staffing_areas(request: Request) -> Response:
-        """Gaps summed per responsibility area (shipped policy)."""
-        _only(request, ())
-        res = _staffing(request, None)
-        return json_response(rollup_records(res.areas), res.notes)
-
-    @app.get("/staffing/stations", tags=["staffing"])
-    def staffing_stations(request: Request) -> Response:
-        """Gaps summed per station, with the community officers' share (shipped policy)."""
-        _only(request, ())
-        res = _staffing(request, None)
-        return json_response(rollup_records(res.stations), res.notes)
-
-    @app.get("/staffing/beats.geojson", tags=["staffing"],
-             responses={200: {"content": {"application/geo+json": {}}}})
-    def staffing_beats(request: Request) -> Response:
-        """Beats with severity and required / actual per role, GeoJSON in EPSG:4326."""
-        _only(request, ())
-        res = _staffing(request, None)
-        gdf = res.beats.copy()
-        for col in ("failed_rules", "reasons"):
-            gdf[col] = split_list(gdf[col], ";" if col == "failed_rules" else "; ")
-        return geojson_response(gdf, res.notes)
-
-    @app.get("/alignment", tags=["alignment"])
-    def alignment(request: Request,
-                  min_share: str | None = Query(
-                      None, description="aligned when at least this share is in the main beat, "
-                                        "in (0, 1] (default: policy)")) -> Response:
-        """Governance grids against beats: per grid, per beat, suggested reassignment."""
-        _only(request, ("min_share",))
-        share = _number("min_share", min_share, low=0.0, high=1.0, low_open=True)
-        res = _cached(request, ("alignment", share), ALIGNMENT_LAYERS, _align(share))
-        mis = res.misaligned
-        return json_response({
-            "min_share": res.min_share,
-            "summary": {"governance_grids": len(res.grids), "misaligned": len(mis),
-                        "households_affected": int(mis["households_affected"].sum())},
-            "grids": records(res.grids), "beats": records(res.beats),
-            "reassignments": records(res.reassignments)})
-
-    @app.get("/hotspots", tags=["hotspots"])
-    def hotspots(request: Request,
-                 zones: str | None = Query(None, description="grids, beats or auto (default: "
-                                           "grids when at least 3 are planned)"),
-                 permutations: str | None = Query(None, description="Gi* permutations, 0.."
-                                                  f"{MAX_PERMUTATIONS} (default: policy)"),
-                 preventable: str | None = Query(None, description="preventable cases only "
-                                                 "(true/false)")) -> Response:
-        """Getis-Ord Gi* per zone, period-on-period change per beat, density peak."""
-        _only(request, ("zones", "permutations", "preventable"))
-        kind = choice("zones", zones, ("auto", "grids", "beats"), "auto")
-        perms = _number("permutations", permutations, low=0, high=MAX_PERMUTATIONS,
-                        integer=True)
-        prev = _flag("preventable", preventable)
-        key = ("hotspots", kind, perms, prev)
-        res = _cached(request, key, HOTSPOT_LAYERS, _hotspots(kind, perms, prev))
-        if perms is None:
-            from beatgrid.gis.policing.policy import default_policy
-
-            perms = int(default_policy()["hotspots"]["permutations"])
-        return json_response(hotspot_body(res, perms, prev), res.notes)
+@router.get("/staffing", tags=["staffing"], dependencies=_NO_PARAMS)
+def staffing(project: ProjectDep, cache: CacheDep) -> Response:
+    """Staffing gaps per beat under the shipped policy, worst first."""
+    return _gaps_response(assessment(project, cache, None))
 
 
-# --------------------------------------------------------------------------------------
-# Computation (cached per project state and parameters)
-# --------------------------------------------------------------------------------------
-
-_CACHE = ProjectCache(size=16)
-
-
-def _cached(request: Request, key: tuple, layers: list[str], compute: Callable):
-    """``compute(layers)`` for the project, reused while the file is unchanged."""
-    return _CACHE.get_for(request, key, layers, compute)
+@router.post("/staffing", tags=["staffing"], dependencies=_NO_PARAMS,
+             openapi_extra={"requestBody": _POLICY_BODY})
+async def staffing_with_policy(request: Request, project: ProjectDep,
+                               cache: CacheDep) -> Response:
+    """Staffing gaps per beat under the policy in the body (TOML, or JSON overrides)."""
+    body = await request.body()
+    override = policy_from_body(body, request.headers.get("content-type", ""))
+    return _gaps_response(await run_in_threadpool(assessment, project, cache, override))
 
 
-def _staffing(request: Request, policy: dict | None):
-    from beatgrid.gis.policing.staffing import assess_project
-
-    key = ("staffing", json.dumps(policy, sort_keys=True, default=str) if policy else None)
-    return _cached(request, key, STAFFING_LAYERS,
-                   lambda layers: assess_project(layers, policy=policy))
-
-
-def _align(min_share: float | None):
-    def compute(layers):
-        from beatgrid.gis.policing.alignment import align_project
-
-        return align_project(layers, min_share=min_share)
-    return compute
+@router.get("/staffing/areas", tags=["staffing"], dependencies=_NO_PARAMS)
+def staffing_areas(project: ProjectDep, cache: CacheDep) -> Response:
+    """Gaps summed per responsibility area (shipped policy)."""
+    res = assessment(project, cache, None)
+    return json_response(rollup_records(res.areas), res.notes)
 
 
-def _hotspots(zones: str, permutations: int | None, preventable: bool):
-    def compute(layers):
-        from beatgrid.gis.policing.hotspots import hotspots_project
+@router.get("/staffing/stations", tags=["staffing"], dependencies=_NO_PARAMS)
+def staffing_stations(project: ProjectDep, cache: CacheDep) -> Response:
+    """Gaps summed per station, with the community officers' share (shipped policy)."""
+    res = assessment(project, cache, None)
+    return json_response(rollup_records(res.stations), res.notes)
 
-        grids = layers.get("grids")
-        if zones == "grids" and (grids is None or len(grids) < 3):
+
+@router.get("/staffing/beats.geojson", tags=["staffing"], dependencies=_NO_PARAMS,
+            responses=GEOJSON_RESPONSES)
+def staffing_beats(project: ProjectDep, cache: CacheDep) -> Response:
+    """Beats with severity and required / actual per role, GeoJSON in EPSG:4326."""
+    res = assessment(project, cache, None)
+    gdf = res.beats.copy()
+    for col in ("failed_rules", "reasons"):
+        gdf[col] = split_list(gdf[col], ";" if col == "failed_rules" else "; ")
+    return geojson_response(gdf, res.notes)
+
+
+@router.get("/alignment", tags=["alignment"],
+            dependencies=[Depends(refuse_policy_param), Depends(known_params("min_share"))])
+def alignment(project: ProjectDep, cache: CacheDep,
+              min_share: str | None = Query(
+                  None, description="aligned when at least this share is in the main beat, "
+                                    "in (0, 1] (default: policy)")) -> Response:
+    """Governance grids against beats: per grid, per beat, suggested reassignment."""
+    share = _number("min_share", min_share, low=0.0, high=1.0, low_open=True)
+    res = cache.get(project, ("alignment", share), ALIGNMENT_LAYERS,
+                    lambda _layers: project.policing.align(min_share=share))
+    mis = res.misaligned
+    return json_response({
+        "min_share": res.min_share,
+        "summary": {"governance_grids": len(res.grids), "misaligned": len(mis),
+                    "households_affected": int(mis["households_affected"].sum())},
+        "grids": records(res.grids), "beats": records(res.beats),
+        "reassignments": records(res.reassignments)})
+
+
+@router.get("/hotspots", tags=["hotspots"],
+            dependencies=[Depends(refuse_policy_param),
+                          Depends(known_params("zones", "permutations", "preventable"))])
+def hotspots(project: ProjectDep, cache: CacheDep,
+             zones: str | None = Query(None, description="grids, beats or auto (default: "
+                                       "grids when at least 3 are planned)"),
+             permutations: str | None = Query(None, description="Gi* permutations, 0.."
+                                              f"{MAX_PERMUTATIONS} (default: policy)"),
+             preventable: str | None = Query(None, description="preventable cases only "
+                                             "(true/false)")) -> Response:
+    """Getis-Ord Gi* per zone, period-on-period change per beat, density peak."""
+    kind = choice("zones", zones, ("auto", "grids", "beats"), "auto")
+    perms = _number("permutations", permutations, low=0, high=MAX_PERMUTATIONS, integer=True)
+    prev = _flag("preventable", preventable)
+    if kind == "grids":
+        planned = len(project.layer("grids"))
+        if planned < 3:
             raise InputError(f"Gi* on grids needs at least 3 basic grids; the project has "
-                             f"{0 if grids is None else len(grids)}",
-                             fix="ask for ?zones=beats, or plan the grids first "
-                                 "(beatgrid grids)")
-        return hotspots_project(layers, zones=zones, permutations=permutations,
-                                preventable_only=preventable)
-    return compute
+                             f"{planned}", fix="ask for ?zones=beats, or plan the grids first "
+                                               "(beatgrid grids)")
+    count = None if perms is None else int(perms)
+    res = cache.get(project, ("hotspots", kind, count, prev), HOTSPOT_LAYERS,
+                    lambda _layers: project.policing.hotspots(
+                        zones=kind, permutations=count, preventable_only=prev))
+    return json_response(hotspot_body(res, res.permutations, prev), res.notes)
+
+
+# --------------------------------------------------------------------------------------
+# Computation (cached per project state and policy)
+# --------------------------------------------------------------------------------------
+
+def assessment(project: Project, cache: ResultCache,
+               policy: Mapping[str, Any] | None) -> StaffingResult:
+    """``project.policing.assess(policy=...)``, reused while the project is unchanged."""
+    key = ("staffing", json.dumps(policy, sort_keys=True, default=str) if policy else None)
+    result: StaffingResult = cache.get(project, key, STAFFING_LAYERS,
+                                       lambda _layers: project.policing.assess(policy=policy))
+    return result
 
 
 # --------------------------------------------------------------------------------------
 # Parameters and the policy body
 # --------------------------------------------------------------------------------------
 
-def _only(request: Request, allowed: tuple[str, ...]) -> None:
-    """Reject unknown query parameters; a policy path gets its own explanation."""
-    if "policy" in request.query_params and "policy" not in allowed:
-        raise InputError("the staffing policy cannot be given as a query parameter "
-                         "(the service reads no paths on the server)",
-                         fix="POST /staffing with the policy TOML text, or JSON overrides, "
-                             "as the request body")
-    reject_unknown(request, allowed)
-
-
 def _number(name: str, value: str | None, *, low: float, high: float, integer: bool = False,
-            low_open: bool = False):
+            low_open: bool = False) -> float | None:
     """Parse a numeric query parameter in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
     if value is None or value == "":
         return None
+    number: float | None
     try:
         number = int(value) if integer else float(value)
     except ValueError:
         number = None
     ok = number is not None and number == number and \
         (number > low if low_open else number >= low) and number <= high
-    if not ok:
+    if not ok or number is None:
         kind = "a whole number" if integer else "a number"
         span = f"greater than {low:g} and at most {high:g}" if low_open \
             else f"from {low:g} to {high:g}"
@@ -236,15 +229,23 @@ def _flag(name: str, value: str | None) -> bool:
     raise InputError(f"{name}={value!r} is not true or false", fix=f"use {name}=true or false")
 
 
-def _policy_from_body(body: bytes, content_type: str) -> dict | None:
-    """The staffing policy of a ``POST /staffing`` body (None: the shipped one).
+def policy_from_body(body: bytes, content_type: str) -> dict[str, Any] | None:
+    """The policy override of a ``POST /staffing`` body (None: the project's policy).
 
     JSON (``Content-Type: application/json``, or a body starting with ``{``): an object
     of overrides, nested tables or dotted keys (``{"officers.per_beat": 2}``), or a
-    string holding TOML text. Anything else is read as TOML text.
-    """
-    from beatgrid.gis.policing.policy import load_policy
+    string holding TOML text. Anything else is read as TOML text. The keys and values
+    are checked when the policy is applied (``project.policing.assess(policy=...)``).
 
+    Examples
+    --------
+    >>> policy_from_body(b'{"officers.per_beat": 2}', "application/json")
+    {'officers': {'per_beat': 2}}
+    >>> policy_from_body(b"[officers]\\nper_beat = 2\\n", "application/toml")
+    {'officers': {'per_beat': 2}}
+    >>> policy_from_body(b"  ", "") is None
+    True
+    """
     if len(body) > MAX_POLICY_BYTES:
         raise InputError(f"the policy body has {len(body):,} bytes, more than "
                          f"{MAX_POLICY_BYTES:,}", fix="send only the keys that differ from "
@@ -264,19 +265,16 @@ def _policy_from_body(body: bytes, content_type: str) -> dict | None:
                               fix="send a JSON object of overrides, e.g. "
                                   '{"officers": {"per_beat": 2}}') from None
         if isinstance(override, str):
-            override = _toml(override)
-        elif not isinstance(override, Mapping):
+            return _toml(override)
+        if not isinstance(override, Mapping):
             raise PolicyError(f"the policy body is JSON {type(override).__name__}, not an object",
                               fix='send a JSON object of overrides, e.g. {"officers": '
                                   '{"per_beat": 2}}, or TOML text')
-        else:
-            override = _nest(override)
-    else:
-        override = _toml(text)
-    return load_policy(override)
+        return _nest(override)
+    return _toml(text)
 
 
-def _toml(text: str) -> dict:
+def _toml(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -285,7 +283,7 @@ def _toml(text: str) -> dict:
                               "overrides with Content-Type: application/json") from None
 
 
-def _nest(override: Mapping) -> dict:
+def _nest(override: Mapping[str, Any]) -> dict[str, Any]:
     """Expand dotted keys: ``{"officers.per_beat": 2}`` -> ``{"officers": {"per_beat": 2}}``.
 
     Examples
@@ -293,7 +291,7 @@ def _nest(override: Mapping) -> dict:
     >>> _nest({"officers.per_beat": 2, "officers": {"type1_room_min": 2}})
     {'officers': {'per_beat': 2, 'type1_room_min': 2}}
     """
-    out: dict = {}
+    out: dict[str, Any] = {}
     for path, value in _leaves(override, ()):
         node = out
         for depth, part in enumerate(path[:-1], start=1):
@@ -311,7 +309,8 @@ def _nest(override: Mapping) -> dict:
     return out
 
 
-def _leaves(override: Mapping, prefix: tuple):
+def _leaves(override: Mapping[str, Any],
+            prefix: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], Any]]:
     for key, value in override.items():
         path = prefix + tuple(str(key).split("."))
         if isinstance(value, Mapping) and value:
@@ -325,11 +324,18 @@ def _leaves(override: Mapping, prefix: tuple):
 # --------------------------------------------------------------------------------------
 
 def split_list(values: pd.Series, sep: str) -> pd.Series:
-    """``"a;b"`` -> ``["a", "b"]`` (``""`` -> ``[]``), per value."""
+    """``"a;b"`` -> ``["a", "b"]`` (``""`` -> ``[]``), per value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> split_list(pd.Series(["a;b", "", None]), ";").tolist()
+    [['a', 'b'], [], []]
+    """
     return values.map(lambda v: [p for p in str(v).split(sep) if p] if isinstance(v, str) else [])
 
 
-def gap_records(gaps: pd.DataFrame) -> list[dict]:
+def gap_records(gaps: pd.DataFrame) -> list[dict[str, Any]]:
     """Per-beat gaps, worst first, with ``failed_rules`` and ``reasons`` as lists.
 
     Examples
@@ -348,7 +354,7 @@ def gap_records(gaps: pd.DataFrame) -> list[dict]:
     return records(g)
 
 
-def rollup_records(rollup: pd.DataFrame) -> list[dict]:
+def rollup_records(rollup: pd.DataFrame) -> list[dict[str, Any]]:
     """Roll-up rows with ``rules_failed`` as ``{rule: beats}``."""
     out = records(rollup)
     for row in out:
@@ -358,15 +364,16 @@ def rollup_records(rollup: pd.DataFrame) -> list[dict]:
     return out
 
 
-def hotspot_body(res, permutations: int | None, preventable_only: bool = False) -> dict:
+def hotspot_body(res: HotspotResult, permutations: int | None,
+                 preventable_only: bool = False) -> dict[str, Any]:
     """The JSON of ``GET /hotspots``: zones, change per beat and the density peak."""
     zones = res.zones
-    body = {
+    body: dict[str, Any] = {
         "zone_kind": res.zone_kind,
         "permutations": permutations,
         "preventable_only": preventable_only,
-        "hot": int((zones["hotspot"] == "hot").sum()),
-        "cold": int((zones["hotspot"] == "cold").sum()),
+        "hot": res.hot,
+        "cold": res.cold,
         "zones": records(zones),
         "change": None,
         "density": None,
@@ -393,9 +400,10 @@ def hotspot_body(res, permutations: int | None, preventable_only: bool = False) 
     return body
 
 
-def _gaps_response(res) -> JSONResponse:
+def _gaps_response(res: StaffingResult) -> JSONResponse:
     return json_response(gap_records(res.gaps), res.notes)
 
 
-__all__ = ["register", "records", "gap_records", "rollup_records", "split_list",
-           "hotspot_body", "MAX_PERMUTATIONS", "MAX_POLICY_BYTES", "NOTES_HEADER"]
+__all__ = ["router", "assessment", "policy_from_body", "refuse_policy_param", "records",
+           "gap_records", "rollup_records", "split_list", "hotspot_body", "MAX_PERMUTATIONS",
+           "MAX_POLICY_BYTES", "NOTES_HEADER"]

@@ -38,16 +38,19 @@ grid_id main_beat  area_share  aligned
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.policing.beats import _metric, locate_points
+from beatgrid.gis.config import section_or_default
+from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.policing.policy import default_policy
+from beatgrid.gis.policing.beats import resolve_beats
+from beatgrid.gis.policing.location import locate_points
 
 GRID_COLUMNS = [
     "grid_id", "name", "department", "area_m2", "households", "beats_touched", "main_beat",
@@ -62,9 +65,9 @@ BEAT_COLUMNS = [
 REASSIGN_COLUMNS = ["grid_id", "from_beat", "to_beat", "households", "area_m2"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class AlignmentResult:
-    """What :func:`governance_alignment` returns.
+    """What :func:`governance_alignment` returns (and ``project.policing.align()``).
 
     Attributes
     ----------
@@ -79,6 +82,8 @@ class AlignmentResult:
         ``households``.
     min_share
         The share threshold used.
+    governance_grids, beat_polygons
+        The polygons aligned (for maps; set by :func:`align_project`).
     """
 
     grids: pd.DataFrame
@@ -86,6 +91,8 @@ class AlignmentResult:
     reassignments: pd.DataFrame
     pieces: pd.DataFrame
     min_share: float
+    governance_grids: gpd.GeoDataFrame | None = None
+    beat_polygons: gpd.GeoDataFrame | None = None
 
     @property
     def misaligned(self) -> pd.DataFrame:
@@ -94,13 +101,13 @@ class AlignmentResult:
         return g.sort_values(["households_affected", "area_outside_m2"], ascending=False)
 
 
-def _ids(gdf, layer: str) -> pd.Series:
+def _ids(gdf: pd.DataFrame, layer: str) -> pd.Series:
     if "id" not in gdf.columns:
         raise InputError(f"layer {layer!r} has no 'id' column", fix="give every feature an id")
     return gdf["id"].astype(str)
 
 
-def _safe_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _safe_intersection(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """Pairwise intersection; pairs GEOS cannot node are redone on a 1 cm precision grid."""
     try:
         return shapely.intersection(a, b)
@@ -114,7 +121,7 @@ def _safe_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return out
 
 
-def _valid(geoms):
+def _valid(geoms: Any) -> Any:
     """Repair invalid polygons (reprojection can create tiny self-intersections)."""
     arr = np.asarray(geoms, dtype=object)
     scalar = arr.ndim == 0
@@ -137,6 +144,17 @@ def building_zones(buildings: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
 
     Zones may overlap (two departments' grids): a building appears once per zone
     holding its interior point; ``beat_id`` is None outside every beat.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> beats = gpd.GeoDataFrame({"id": ["A"]}, geometry=[shapely.box(0, 0, 100, 100)], crs=32651)
+    >>> zones = gpd.GeoDataFrame({"id": ["G1", "G2"]}, geometry=[shapely.box(0, 0, 60, 100),
+    ...                           shapely.box(40, 0, 100, 100)], crs=32651)
+    >>> bld = gpd.GeoDataFrame({"households": [30]}, geometry=[shapely.box(45, 45, 55, 55)],
+    ...                        crs=32651)
+    >>> building_zones(bld, zones, beats).values.tolist()
+    [[0, 'G1', 'A', 30], [0, 'G2', 'A', 30]]
     """
     pts = buildings.geometry.representative_point()
     if pts.crs is not None and zones.crs is not None and pts.crs != zones.crs:
@@ -186,7 +204,7 @@ def overlay_pieces(zones: gpd.GeoDataFrame, beats: gpd.GeoDataFrame, *,
     >>> overlay_pieces(z, b).values.tolist()
     [['z', 'a', 40.0, 0], ['z', 'b', 60.0, 0]]
     """
-    zm = _metric(zones, layer=zone_layer)
+    zm = to_metric(zones, layer=zone_layer)
     bm = beats.to_crs(zm.crs)
     zid, bid = _ids(zm, zone_layer).to_numpy(), _ids(bm, "beats").to_numpy()
     tree = shapely.STRtree(bm.geometry.array)
@@ -212,7 +230,7 @@ def overlay_pieces(zones: gpd.GeoDataFrame, beats: gpd.GeoDataFrame, *,
 def governance_alignment(governance_grids: gpd.GeoDataFrame, beats: gpd.GeoDataFrame, *,
                          buildings: gpd.GeoDataFrame | None = None,
                          grids: gpd.GeoDataFrame | None = None,
-                         policy: Mapping | None = None,
+                         settings: Mapping[str, Any] | None = None,
                          min_share: float | None = None) -> AlignmentResult:
     """Align governance grids with beats (and basic grids); see the module docstring.
 
@@ -226,8 +244,8 @@ def governance_alignment(governance_grids: gpd.GeoDataFrame, beats: gpd.GeoDataF
         Buildings with ``households`` (optional: without them the area decides).
     grids
         Basic grids (optional): the best-matching basic grid of each governance grid.
-    policy
-        Staffing policy (``[alignment]``); default the shipped one.
+    settings
+        The ``policing`` settings (``[alignment]``); default the shipped ones.
     min_share
         Override ``alignment.min_share``.
 
@@ -249,13 +267,13 @@ def governance_alignment(governance_grids: gpd.GeoDataFrame, beats: gpd.GeoDataF
     >>> r.beats[["beat_id", "alignment_score"]].values.tolist()
     [['A', 1.0], ['B', 1.0]]
     """
-    policy = policy if policy is not None else default_policy()
-    threshold = policy["alignment"]["min_share"] if min_share is None else float(min_share)
+    al = section_or_default(settings, "policing")["alignment"]
+    threshold = al["min_share"] if min_share is None else float(min_share)
     if not 0 < threshold <= 1:
         raise InputError(f"min_share {threshold!r} must be in (0, 1]", fix="use e.g. 0.9")
-    sliver = policy["alignment"]["sliver_m2"]
-    sliver_share = policy["alignment"]["sliver_share"]
-    gm = _metric(governance_grids.reset_index(drop=True), layer="governance_grids")
+    sliver = al["sliver_m2"]
+    sliver_share = al["sliver_share"]
+    gm = to_metric(governance_grids.reset_index(drop=True), layer="governance_grids")
     bm = beats.reset_index(drop=True).to_crs(gm.crs) if len(gm) else beats.reset_index(drop=True)
     gid = _ids(gm, "governance_grids")
     has_bld = buildings is not None and len(buildings) > 0 and len(gm) > 0
@@ -325,7 +343,7 @@ def governance_alignment(governance_grids: gpd.GeoDataFrame, beats: gpd.GeoDataF
         .fillna(0).astype(int)
     covered_hh = pd.Series(0.0, index=b.index)
     aligned_hh = pd.Series(0.0, index=b.index)
-    if has_bld:
+    if pairs is not None:
         # a building is aligned when every governance grid holding it has its beat as main
         pairs = pairs[pairs["beat_id"].notna()].copy()
         pairs["own"] = pairs["zone_id"].map(g.set_index("grid_id")["main_beat"]) \
@@ -355,25 +373,47 @@ def governance_alignment(governance_grids: gpd.GeoDataFrame, beats: gpd.GeoDataF
                            pieces=pieces, min_share=threshold)
 
 
-def align_project(layers: Mapping[str, pd.DataFrame], *, policy: Mapping | None = None,
+def align_project(layers: Mapping[str, pd.DataFrame], *,
+                  settings: Mapping[str, Any] | None = None,
                   min_share: float | None = None) -> AlignmentResult:
     """:func:`governance_alignment` on a project (beats resolved as for staffing).
+
+    The computation behind ``project.policing.align()``, on layers in memory; the
+    result keeps the polygons it aligned (``governance_grids``, ``beat_polygons``).
+
+    Parameters
+    ----------
+    layers
+        ``governance_grids``, ``beats``, ``communities``, ``buildings``, ``grids``.
+    settings, min_share
+        As :func:`governance_alignment`.
 
     Raises
     ------
     InputError
         When the project has no governance grids.
-    """
-    from beatgrid.gis.policing.beats import resolve_beats
 
+    Examples
+    --------
+    >>> from beatgrid.gis import Project
+    >>> layers = Project.open("sample-geodata/ningbo-jiangbei.gpkg").read(
+    ...     ["beats", "communities", "buildings", "grids", "governance_grids"])
+    >>> res = align_project(layers)
+    >>> len(res.grids), len(res.beats), res.min_share
+    (60, 12, 0.9)
+    >>> bool(res.misaligned["households_affected"].is_monotonic_decreasing)
+    True
+    """
     gov = layers.get("governance_grids")
     if gov is None or len(gov) == 0:
         raise InputError("the project has no governance_grids",
                          fix="import the other departments' grids: beatgrid import "
                              "--layer governance_grids FILE")
     beats, _, _ = resolve_beats(layers)
-    return governance_alignment(gov, beats, buildings=layers.get("buildings"),
-                                grids=layers.get("grids"), policy=policy, min_share=min_share)
+    result = governance_alignment(gov, beats, buildings=layers.get("buildings"),
+                                  grids=layers.get("grids"), settings=settings,
+                                  min_share=min_share)
+    return replace(result, governance_grids=gov, beat_polygons=beats)
 
 
 __all__ = ["AlignmentResult", "GRID_COLUMNS", "BEAT_COLUMNS", "REASSIGN_COLUMNS",

@@ -48,31 +48,43 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.policing.beats import _metric, _text, adjacency
-from beatgrid.gis.graph import is_connected
+from beatgrid.gis.config import section_or_default
+from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.policing.policy import default_policy
+from beatgrid.gis.graph import is_connected
+from beatgrid.gis.policing.location import adjacency, clean_id
 
 
 # --------------------------------------------------------------------------------------
 # Regions on a graph
 # --------------------------------------------------------------------------------------
 
-def _components(adj: list[set[int]], nodes: Sequence[int] | None = None) -> list[list[int]]:
-    """Connected components (lists of positions) of the graph restricted to ``nodes``."""
+def connected_components(adj: list[set[int]],
+                         nodes: Sequence[int] | None = None) -> list[list[int]]:
+    """Connected components (sorted lists of positions) of the graph restricted to ``nodes``.
+
+    Examples
+    --------
+    >>> connected_components([{1}, {0}, set(), {4}, {3}])
+    [[0, 1], [2], [3, 4]]
+    >>> connected_components([{1}, {0, 2}, {1}], nodes=[0, 2])
+    [[0], [2]]
+    """
     allowed = set(range(len(adj))) if nodes is None else set(nodes)
     seen: set[int] = set()
     comps = []
     for start in sorted(allowed):
         if start in seen:
             continue
-        comp, queue = [], deque([start])
+        comp: list[int] = []
+        queue = deque([start])
         seen.add(start)
         while queue:
             i = queue.popleft()
@@ -85,8 +97,8 @@ def _components(adj: list[set[int]], nodes: Sequence[int] | None = None) -> list
     return comps
 
 
-def grow_regions(adj: list[set[int]], weights, xy, k: int, *, max_moves: int = 2000,
-                 nodes: Sequence[int] | None = None) -> np.ndarray:
+def grow_regions(adj: list[set[int]], weights: Any, xy: Any, k: int, *, max_moves: int = 2000,
+                 nodes: Sequence[int] | None = None) -> np.ndarray[Any, Any]:
     """Split a graph into ``k`` contiguous regions of balanced total weight.
 
     The algorithm (deterministic):
@@ -139,7 +151,7 @@ def grow_regions(adj: list[set[int]], weights, xy, k: int, *, max_moves: int = 2
         raise InputError("grow_regions: weights must be finite and >= 0",
                          fix="clip negative workloads to 0")
     labels = np.full(n, -1, dtype=np.int64)
-    comps = _components(adj, nodes)
+    comps = connected_components(adj, nodes)
     if not comps:
         return labels
     k = max(int(k), len(comps))
@@ -166,7 +178,8 @@ def grow_regions(adj: list[set[int]], weights, xy, k: int, *, max_moves: int = 2
     return labels
 
 
-def _grow_component(adj, w, xy, comp: list[int], k: int, *, max_moves: int) -> dict[int, int]:
+def _grow_component(adj: list[set[int]], w: np.ndarray[Any, Any], xy: np.ndarray[Any, Any],
+                    comp: list[int], k: int, *, max_moves: int) -> dict[int, int]:
     if k <= 1:
         return {i: 0 for i in comp}
     comp_arr = np.array(comp)
@@ -184,9 +197,9 @@ def _grow_component(adj, w, xy, comp: list[int], k: int, *, max_moves: int) -> d
     members: list[set[int]] = [{s} for s in seeds]
     in_comp = set(comp)
     # frontier per region: heap of (distance to seed, node)
-    fronts: list[list] = [[] for _ in range(k)]
+    fronts: list[list[tuple[float, int]]] = [[] for _ in range(k)]
 
-    def push(r, node):
+    def push(r: int, node: int) -> None:
         for j in adj[node]:
             if j in in_comp and j not in label:
                 d = float(((xy[j] - xy[seeds[r]]) ** 2).sum())
@@ -216,16 +229,18 @@ def _grow_component(adj, w, xy, comp: list[int], k: int, *, max_moves: int) -> d
     return label
 
 
-def _refine(adj, w, label, members, load, *, max_moves: int) -> None:
+def _refine(adj: list[set[int]], w: np.ndarray[Any, Any], label: dict[int, int],
+            members: list[set[int]], load: np.ndarray[Any, Any], *, max_moves: int) -> None:
     target = load.mean()
     budget = max_moves
+    neighbours = [list(n) for n in adj]  # the adjacency lists is_connected walks
     while budget > 0:
-        candidates = []
+        candidates: list[tuple[float, int, int, int]] = []
         for i, a in label.items():
             wi = w[i]
             if wi <= 0:
                 continue
-            for b in {label.get(j) for j in adj[i]} - {a, None}:
+            for b in {label[j] for j in adj[i] if j in label} - {a}:
                 delta = ((load[a] - wi - target) ** 2 + (load[b] + wi - target) ** 2
                          - (load[a] - target) ** 2 - (load[b] - target) ** 2)
                 if delta < -1e-9:
@@ -236,7 +251,7 @@ def _refine(adj, w, label, members, load, *, max_moves: int) -> None:
         for _delta, i, a, b in sorted(candidates):
             if a in touched or b in touched or moved >= budget:
                 continue
-            if is_connected(adj, members[a], i):
+            if is_connected(neighbours, members[a], i):
                 members[a].discard(i)
                 members[b].add(i)
                 label[i] = b
@@ -254,11 +269,23 @@ def _refine(adj, w, label, members, load, *, max_moves: int) -> None:
 # --------------------------------------------------------------------------------------
 
 def balance_weights(summary: pd.DataFrame, *, balance_by: str,
-                    workload_hours: pd.Series | None = None) -> np.ndarray:
+                    workload_hours: pd.Series | None = None) -> np.ndarray[Any, Any]:
     """The per-beat weight an area balances (``responsibility_areas.balance_by``).
 
     Falls back to households, then to 1 per beat, when the chosen measure is zero
     everywhere.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"beat_id": ["a", "b"], "households": [300, 500], "incidents": [0, 0]})
+    >>> balance_weights(s, balance_by="households").tolist()
+    [300.0, 500.0]
+    >>> balance_weights(s, balance_by="incidents").tolist()      # zero everywhere: households
+    [300.0, 500.0]
+    >>> balance_weights(s, balance_by="workload_hours",
+    ...                 workload_hours=pd.Series({"a": 2.5, "b": 1.0})).tolist()
+    [2.5, 1.0]
     """
     n = len(summary)
     if balance_by == "beats":
@@ -278,9 +305,9 @@ def balance_weights(summary: pd.DataFrame, *, balance_by: str,
     return values
 
 
-def responsibility_areas(beats: gpd.GeoDataFrame, *, weights=None, k: int | None = None,
+def responsibility_areas(beats: gpd.GeoDataFrame, *, weights: Any = None, k: int | None = None,
                          beats_per_area: float | None = None, within_station: bool | None = None,
-                         max_moves: int | None = None, policy: Mapping | None = None,
+                         max_moves: int | None = None, settings: Mapping[str, Any] | None = None,
                          tolerance_m: float = 1.0) -> pd.Series:
     """Join adjacent beats into contiguous responsibility areas of balanced workload.
 
@@ -295,9 +322,9 @@ def responsibility_areas(beats: gpd.GeoDataFrame, *, weights=None, k: int | None
         Number of areas in total (shared among stations in proportion to their
         beats); default ``len(beats) / beats_per_area`` per station.
     beats_per_area, within_station, max_moves
-        Override the policy keys of ``[responsibility_areas]``.
-    policy
-        Staffing policy; default the shipped one.
+        Override the settings of ``[responsibility_areas]``.
+    settings
+        The ``policing`` settings; default the shipped ones.
     tolerance_m
         Adjacency tolerance (see :func:`adjacency`).
 
@@ -317,8 +344,7 @@ def responsibility_areas(beats: gpd.GeoDataFrame, *, weights=None, k: int | None
     >>> responsibility_areas(b, k=3, weights=[1, 1, 1, 1, 1, 1]).tolist()
     ['RA-s-01', 'RA-s-01', 'RA-s-02', 'RA-s-02', 'RA-s-03', 'RA-s-03']
     """
-    policy = policy if policy is not None else default_policy()
-    ra = policy["responsibility_areas"]
+    ra = section_or_default(settings, "policing")["responsibility_areas"]
     bpa = ra["beats_per_area"] if beats_per_area is None else float(beats_per_area)
     within = ra["within_station"] if within_station is None else bool(within_station)
     moves = ra["max_moves"] if max_moves is None else int(max_moves)
@@ -338,11 +364,11 @@ def responsibility_areas(beats: gpd.GeoDataFrame, *, weights=None, k: int | None
         w = np.asarray(weights, dtype=float)
     if len(w) != n:
         raise InputError(f"{len(w)} weights for {n} beats", fix="give one weight per beat")
-    metric = _metric(b, layer="beats")
+    metric = to_metric(b, layer="beats")
     adj = adjacency(metric, tolerance_m=tolerance_m)
     cent = metric.geometry.representative_point()
     xy = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
-    station = b["station_id"].map(_text) if (within and "station_id" in b) \
+    station = b["station_id"].map(clean_id) if (within and "station_id" in b) \
         else pd.Series(None, index=b.index, dtype=object)
     groups = station.fillna("").groupby(station.fillna("")).indices
     result = np.empty(n, dtype=object)
@@ -366,7 +392,7 @@ def responsibility_areas(beats: gpd.GeoDataFrame, *, weights=None, k: int | None
     return pd.Series(result, index=beats.index, name="responsibility_area_id")
 
 
-def _largest_remainder(k: int, sizes: np.ndarray) -> np.ndarray:
+def _largest_remainder(k: int, sizes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """Share ``k`` among groups in proportion to ``sizes``, each group at least 1."""
     ideal = k * sizes / sizes.sum()
     alloc = np.maximum(1, np.floor(ideal).astype(int))
@@ -376,7 +402,7 @@ def _largest_remainder(k: int, sizes: np.ndarray) -> np.ndarray:
     return alloc
 
 
-def area_polygons(beats: gpd.GeoDataFrame, area_of) -> gpd.GeoDataFrame:
+def area_polygons(beats: gpd.GeoDataFrame, area_of: Any) -> gpd.GeoDataFrame:
     """The ``responsibility_areas`` layer: beats dissolved by area id.
 
     Parameters
@@ -397,7 +423,7 @@ def area_polygons(beats: gpd.GeoDataFrame, area_of) -> gpd.GeoDataFrame:
     area = pd.Series(np.asarray(area_of, dtype=object), index=beats.index)
     rows = []
     geoms = beats.geometry
-    st = beats["station_id"].map(_text) if "station_id" in beats \
+    st = beats["station_id"].map(clean_id) if "station_id" in beats \
         else pd.Series(None, index=beats.index)
     for aid, idx in area.groupby(area).groups.items():
         stations = st.loc[idx].dropna()
@@ -423,13 +449,13 @@ def assign_loaded_areas(beats: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.
     >>> assign_loaded_areas(b, ra).tolist()
     ['R1', 'R2']
     """
-    current = beats["responsibility_area_id"].map(_text) if "responsibility_area_id" in beats \
+    current = beats["responsibility_area_id"].map(clean_id) if "responsibility_area_id" in beats \
         else pd.Series(None, index=beats.index, dtype=object)
     out = current.astype(object).copy()
     todo = out.isna().to_numpy()
     if not todo.any() or len(areas) == 0:
         return out
-    bm = _metric(beats, layer="beats")
+    bm = to_metric(beats, layer="beats")
     am = areas.to_crs(bm.crs)
     tree = shapely.STRtree(am.geometry.array)
     geoms = bm.geometry.array
@@ -446,11 +472,19 @@ def assign_loaded_areas(beats: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.
 
 
 def with_areas(beats: gpd.GeoDataFrame, area_of: pd.Series) -> gpd.GeoDataFrame:
-    """A copy of ``beats`` with ``responsibility_area_id`` set from ``area_of``."""
+    """A copy of ``beats`` with ``responsibility_area_id`` set from ``area_of``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> b = gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=3857)
+    >>> with_areas(b, pd.Series(["RA-1"]))["responsibility_area_id"].tolist()
+    ['RA-1']
+    """
     out = beats.copy()
     out["responsibility_area_id"] = pd.Series(area_of, index=beats.index).to_numpy()
     return out
 
 
-__all__ = ["grow_regions", "balance_weights", "responsibility_areas", "area_polygons",
+__all__ = ["connected_components", "grow_regions", "balance_weights", "responsibility_areas", "area_polygons",
            "assign_loaded_areas", "with_areas"]

@@ -1,4 +1,4 @@
-"""Police beats (警务区): resolve, derive, locate, summarise.
+"""Police beats (警务区): resolve, derive, summarise.
 
 A beat is drawn per residential or village committee ("one committee, one
 officer", 一居一警); a rural beat may cover several villages. This module
@@ -6,46 +6,48 @@ officer", 一居一警); a rural beat may cover several villages. This module
 * resolves the beats of a project (:func:`resolve_beats`: the ``beats`` layer, else
   communities dissolved by their ``beat_id``, else one beat per community);
 * derives beats from communities (:func:`derive_beats`, optional merging of small
-  adjacent rural villages);
-* places points in beats (:func:`locate_points`, :func:`incident_beats`) and gives
-  the neighbours of each beat (:func:`adjacency`);
+  adjacent rural villages, ``[beats]`` of the ``policing`` settings) and moves the
+  police rooms and staff roster of re-derived beats with their communities
+  (:func:`follow_derived_beats`);
 * summarises each beat (:func:`beat_summary`): police room, households,
   registered and floating population, grids, incidents and staff.
 
-Joining adjacent beats into responsibility areas (责任区) is
-:mod:`beatgrid.gis.policing.areas`; its functions stay importable from here
-for older code.
+Placing points in beats and the neighbours of each beat are
+:mod:`beatgrid.gis.policing.location` (:func:`locate_points`, :func:`incident_beats`,
+:func:`adjacency`, importable from here too); joining adjacent beats into
+responsibility areas (责任区) is :mod:`beatgrid.gis.policing.areas`.
 
 Everything here is pure computation on frames (no file I/O); areas and distances
 are computed in the metric CRS of :func:`beatgrid.gis.crs.to_metric`.
 
 Examples
 --------
->>> import geopandas as gpd, shapely
->>> comms = gpd.GeoDataFrame(
-...     {"id": ["c1", "c2", "c3", "c4"], "station_id": "s1", "kind": "urban"},
-...     geometry=[shapely.box(121.50 + 0.01 * i, 29.80, 121.51 + 0.01 * i, 29.81)
-...               for i in range(4)], crs=4490)
->>> beats, beat_of = derive_beats(comms)
->>> list(beats["id"]), beat_of["c3"]
-(['c1', 'c2', 'c3', 'c4'], 'c3')
->>> adjacency(beats)[1]
-{0, 2}
+>>> from beatgrid.gis import Project
+>>> layers = Project.open("sample-geodata/ningbo-jiangbei.gpkg").read(
+...     ["beats", "communities", "buildings", "staff"])
+>>> beats, beat_of, source = resolve_beats(layers)
+>>> len(beats), source, bool(beat_of.notna().all())
+(12, 'layer', True)
+>>> summary = beat_summary(layers, beats=beats, beat_of=beat_of)
+>>> int(summary["households"].sum()) == int(layers["buildings"]["households"].sum())
+True
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.crs import metric_crs
+from beatgrid.gis.config import section_or_default
+from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.policing.location import adjacency, clean_id, incident_beats, locate_points
 from beatgrid.gis.schema import empty_layer
-from beatgrid.gis.policing.policy import default_policy
 
 #: Columns of :func:`beat_summary`, in order (geometry last).
 SUMMARY_COLUMNS = [
@@ -59,62 +61,14 @@ STAFF_ROLES = ("community_officers", "auxiliaries", "floating_managers", "grid_w
 
 
 # --------------------------------------------------------------------------------------
-# Adjacency and geometry helpers
-# --------------------------------------------------------------------------------------
-
-def adjacency(gdf: gpd.GeoDataFrame, *, tolerance_m: float = 1.0) -> list[set[int]]:
-    """Neighbours of each polygon (positions): polygons within ``tolerance_m`` metres.
-
-    Shared edges and shared corners both count (queen contiguity); the tolerance
-    absorbs digitising slivers and gaps.
-
-    Examples
-    --------
-    >>> import geopandas as gpd, shapely
-    >>> g = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1),
-    ...                                shapely.box(5, 5, 6, 6)], crs=3857)
-    >>> adjacency(g)
-    [{1}, {0}, set()]
-    """
-    n = len(gdf)
-    out: list[set[int]] = [set() for _ in range(n)]
-    if n == 0:
-        return out
-    geoms = gdf.to_crs(metric_crs(gdf, layer="beats")).geometry.array \
-        if not _is_metric(gdf) else gdf.geometry.array
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="dwithin", distance=float(tolerance_m))
-    for a, b in zip(left.tolist(), right.tolist()):
-        if a != b:
-            out[a].add(b)
-            out[b].add(a)
-    return out
-
-
-def _is_metric(gdf) -> bool:
-    crs = gdf.crs
-    return bool(crs is not None and crs.is_projected and crs.axis_info
-                and crs.axis_info[0].unit_name in ("metre", "meter"))
-
-
-def _metric(gdf: gpd.GeoDataFrame, *, layer: str) -> gpd.GeoDataFrame:
-    return gdf if _is_metric(gdf) else gdf.to_crs(metric_crs(gdf, layer=layer))
-
-
-def _text(v) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return None
-    s = str(v)
-    return s if s else None
-
-
-# --------------------------------------------------------------------------------------
 # Deriving beats from communities
 # --------------------------------------------------------------------------------------
 
-def derive_beats(communities: gpd.GeoDataFrame, *, households: Mapping | pd.Series | None = None,
-                 policy: Mapping | None = None, rural_merge: bool | None = None,
-                 rural_max_households: int | None = None) -> tuple[gpd.GeoDataFrame, pd.Series]:
+def derive_beats(communities: gpd.GeoDataFrame, *,
+                 households: Mapping[str, float] | pd.Series | None = None,
+                 settings: Mapping[str, Any] | None = None, rural_merge: bool | None = None,
+                 rural_max_households: float | None = None
+                 ) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """One beat per community; optionally adjacent small rural villages share a beat.
 
     Parameters
@@ -123,11 +77,10 @@ def derive_beats(communities: gpd.GeoDataFrame, *, households: Mapping | pd.Seri
         The ``communities`` layer (``id``, ``kind``, ``station_id``, ``name``, polygon).
     households
         Households per community id, needed to merge rural villages.
-    policy
-        Staffing policy (``[beats]`` section); default the shipped policy.
+    settings
+        The ``policing`` settings (``[beats]``); default the shipped ones.
     rural_merge, rural_max_households
-        Override the policy keys ``beats.rural_merge`` and
-        ``beats.rural_max_households``.
+        Override the settings ``beats.rural_merge`` and ``beats.rural_max_households``.
 
     Returns
     -------
@@ -150,9 +103,9 @@ def derive_beats(communities: gpd.GeoDataFrame, *, households: Mapping | pd.Seri
     >>> dict(beat_of)
     {'v1': 'v1', 'v2': 'v1', 'v3': 'v3'}
     """
-    policy = policy if policy is not None else default_policy()
-    merge = policy["beats"]["rural_merge"] if rural_merge is None else bool(rural_merge)
-    limit = policy["beats"]["rural_max_households"] if rural_max_households is None \
+    settings = section_or_default(settings, "policing")
+    merge = settings["beats"]["rural_merge"] if rural_merge is None else bool(rural_merge)
+    limit = settings["beats"]["rural_max_households"] if rural_max_households is None \
         else rural_max_households
     if len(communities) == 0:
         return empty_layer("beats", crs=communities.crs or 4490), pd.Series(dtype=object)
@@ -160,10 +113,10 @@ def derive_beats(communities: gpd.GeoDataFrame, *, households: Mapping | pd.Seri
     ids = comms["id"].astype(str).tolist()
     group = list(range(len(comms)))  # group leader position per community
     if merge:
-        hh = pd.Series(households if households is not None else {}, dtype=float)
-        hh = np.array([float(hh.get(i, 0.0)) for i in ids])
+        by_id = pd.Series(households if households is not None else {}, dtype=float)
+        hh = np.array([float(by_id.get(i, 0.0)) for i in ids])
         kind = comms.get("kind", pd.Series("urban", index=comms.index)).astype(str).to_numpy()
-        station = comms.get("station_id", pd.Series(None, index=comms.index)).map(_text)
+        station = comms.get("station_id", pd.Series(None, index=comms.index)).map(clean_id)
         adj = adjacency(comms)
         assigned = np.full(len(comms), -1)
         order = sorted((i for i in range(len(comms)) if kind[i] == "rural"),
@@ -190,7 +143,7 @@ def derive_beats(communities: gpd.GeoDataFrame, *, households: Mapping | pd.Seri
     beat_ids = [ids[g] for g in group]
     if "beat_id" in comms.columns:
         # keep the beat ids communities already carry when they stay unambiguous
-        current = comms["beat_id"].map(_text).tolist()
+        current = comms["beat_id"].map(clean_id).tolist()
         leaders = sorted(set(group))
         proposed = {ids[g]: current[g] for g in leaders}
         names_used = [v for v in proposed.values() if v is not None]
@@ -201,7 +154,7 @@ def derive_beats(communities: gpd.GeoDataFrame, *, households: Mapping | pd.Seri
     names = comms.get("name", pd.Series("", index=comms.index)).fillna("").astype(str)
     frame = pd.DataFrame({"beat_id": beat_ids, "name": names,
                           "station_id": comms.get("station_id", pd.Series(None, index=comms.index))
-                          .map(_text)})
+                          .map(clean_id)})
     geoms = comms.geometry.to_numpy()
     rows = []
     for bid, idx in frame.groupby("beat_id", sort=False).indices.items():
@@ -226,6 +179,16 @@ def resolve_beats(layers: Mapping[str, pd.DataFrame]) -> tuple[gpd.GeoDataFrame,
     (beats, beat_of, source)
         ``beat_of`` maps community id to beat id; ``source`` is ``"layer"``,
         ``"communities.beat_id"`` or ``"derived"``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> comms = gpd.GeoDataFrame({"id": ["c1", "c2"], "beat_id": ["B1", "B1"],
+    ...     "name": ["甲", "乙"], "station_id": "s1"}, geometry=[shapely.box(0, 0, 1, 1),
+    ...     shapely.box(1, 0, 2, 1)], crs=3857)
+    >>> beats, beat_of, source = resolve_beats({"communities": comms})
+    >>> beats[["id", "name"]].values.tolist(), dict(beat_of), source
+    ([['B1', '甲/乙']], {'c1': 'B1', 'c2': 'B1'}, 'communities.beat_id')
     """
     beats = layers.get("beats")
     comms = layers.get("communities")
@@ -236,7 +199,7 @@ def resolve_beats(layers: Mapping[str, pd.DataFrame]) -> tuple[gpd.GeoDataFrame,
         beats["id"] = beats["id"].astype(str)
         beat_of = pd.Series(dtype=object)
         if len(comms):
-            col = comms["beat_id"].map(_text) if "beat_id" in comms.columns \
+            col = comms["beat_id"].map(clean_id) if "beat_id" in comms.columns \
                 else pd.Series(None, index=comms.index, dtype=object)
             missing = col.isna()
             if missing.any():
@@ -246,21 +209,22 @@ def resolve_beats(layers: Mapping[str, pd.DataFrame]) -> tuple[gpd.GeoDataFrame,
             beat_of = pd.Series(col.to_numpy(), index=comms["id"].astype(str).to_numpy())
         if "station_id" not in beats.columns:
             beats["station_id"] = None
-        fill = beats["station_id"].map(_text).isna()
+        fill = beats["station_id"].map(clean_id).isna()
         if fill.any() and len(comms) and "station_id" in comms.columns:
             st = pd.DataFrame({"beat": beat_of.to_numpy(),
-                               "station": comms["station_id"].map(_text).to_numpy()}).dropna()
+                               "station": comms["station_id"].map(clean_id).to_numpy()}).dropna()
             by_beat = st.groupby(["beat", "station"]).size().sort_values(ascending=False) \
                 .reset_index().drop_duplicates("beat").set_index("beat")["station"]
             beats.loc[fill, "station_id"] = beats.loc[fill, "id"].map(by_beat)
         return beats, beat_of, "layer"
-    if len(comms) and "beat_id" in comms.columns and comms["beat_id"].map(_text).notna().all():
+    if len(comms) and "beat_id" in comms.columns and comms["beat_id"].map(clean_id).notna().all():
         c = comms.copy()
-        c["beat_id"] = c["beat_id"].map(_text)
+        c["beat_id"] = c["beat_id"].map(clean_id)
         beats_list = []
         for bid, part in c.groupby("beat_id", sort=True):
             geom = shapely.union_all(part.geometry.to_numpy())
-            st = part["station_id"].map(_text).dropna() if "station_id" in part else []
+            st = part["station_id"].map(clean_id).dropna() if "station_id" in part \
+                else pd.Series(dtype=object)
             beats_list.append({"id": bid, "name": "/".join(part["name"].fillna("").astype(str)),
                                "station_id": st.iloc[0] if len(st) else None,
                                "responsibility_area_id": None, "geometry": geom})
@@ -270,62 +234,85 @@ def resolve_beats(layers: Mapping[str, pd.DataFrame]) -> tuple[gpd.GeoDataFrame,
     if not len(comms):
         raise InputError("the project has neither beats nor communities",
                          fix="import the communities layer (or the beats layer) first")
-    beats, beat_of = derive_beats(comms, policy={"beats": {"rural_merge": False,
-                                                          "rural_max_households": 0}})
+    beats, beat_of = derive_beats(comms, rural_merge=False, rural_max_households=0)
     return beats, beat_of, "derived"
 
 
-# --------------------------------------------------------------------------------------
-# Locating features in beats
-# --------------------------------------------------------------------------------------
+def follow_derived_beats(layers: Mapping[str, pd.DataFrame], beats: gpd.GeoDataFrame,
+                         beat_of: pd.Series) -> dict[str, pd.DataFrame]:
+    """The layers re-derived beats change: communities, police rooms, staff roster.
 
-def locate_points(points, polygons: gpd.GeoDataFrame, *, id_column: str = "id") -> pd.Series:
-    """Id of the polygon containing each point (``None`` outside every polygon).
+    The communities take their derived ``beat_id``; a police room or a roster row of
+    an old beat follows its communities into the derived beat (when they all went to
+    one beat); roster rows of merged beats are summed.
 
-    ``points`` is a GeoSeries (or GeoDataFrame) of points in any CRS; a point on a
-    shared border takes the first polygon found. The result has the index of
-    ``points``.
+    Parameters
+    ----------
+    layers
+        ``communities`` (with the old ``beat_id``), ``police_rooms`` and ``staff``.
+    beats, beat_of
+        :func:`derive_beats` of those communities.
+
+    Returns
+    -------
+    dict
+        ``communities`` always, then ``police_rooms`` and ``staff`` when their
+        ``beat_id`` changed.
+
+    Raises
+    ------
+    InputError
+        A room or roster row of an old beat whose communities were split up.
 
     Examples
     --------
-    >>> import geopandas as gpd, shapely
-    >>> polys = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[shapely.box(0, 0, 1, 1),
-    ...                           shapely.box(1, 0, 2, 1)], crs=3857)
-    >>> pts = gpd.GeoSeries([shapely.Point(.5, .5), shapely.Point(1.5, .5),
-    ...                      shapely.Point(9, 9)], crs=3857)
-    >>> list(locate_points(pts, polys))
-    ['a', 'b', None]
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> v = gpd.GeoDataFrame({"id": ["v1", "v2"], "kind": "rural", "station_id": "s",
+    ...     "beat_id": ["B1", "B2"]}, geometry=[shapely.box(121.5, 29.8, 121.51, 29.81),
+    ...     shapely.box(121.51, 29.8, 121.52, 29.81)], crs=4490)
+    >>> beats, beat_of = derive_beats(v, households={"v1": 400, "v2": 500},
+    ...                               rural_merge=True, rural_max_households=1000)
+    >>> staff = pd.DataFrame({"beat_id": ["B1", "B2"], "community_officers": [1, 1]})
+    >>> changed = follow_derived_beats({"communities": v, "staff": staff}, beats, beat_of)
+    >>> changed["communities"]["beat_id"].tolist(), changed["staff"].values.tolist()
+    (['B1', 'B1'], [['B1', 2]])
     """
-    geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
-    out = pd.Series([None] * len(geo), index=geo.index, dtype=object)
-    if len(geo) == 0 or len(polygons) == 0:
-        return out
-    if geo.crs is not None and polygons.crs is not None and geo.crs != polygons.crs:
-        geo = geo.to_crs(polygons.crs)
-    tree = shapely.STRtree(polygons.geometry.array)
-    pts = np.asarray(geo.array, dtype=object)
-    valid = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
-    ppos, gpos = tree.query(pts[valid], predicate="intersects")
-    valid_idx = np.flatnonzero(valid)
-    if len(ppos):
-        first = pd.Series(gpos).groupby(ppos).first()
-        ids = polygons[id_column].astype(str).to_numpy()
-        vals = np.array(out.to_numpy(), dtype=object)
-        vals[valid_idx[first.index.to_numpy()]] = ids[first.to_numpy()]
-        out = pd.Series(vals, index=geo.index, dtype=object)
-    return out
-
-
-def incident_beats(incidents: gpd.GeoDataFrame, beats: gpd.GeoDataFrame) -> pd.Series:
-    """Beat id of each incident (by location), with the index of ``incidents``."""
-    if incidents is None or len(incidents) == 0:
-        return pd.Series(dtype=object)
-    return locate_points(incidents.geometry, beats)
+    comms = layers["communities"]
+    c = comms.copy()
+    c["beat_id"] = c["id"].astype(str).map(beat_of)
+    changed: dict[str, pd.DataFrame] = {"communities": c}
+    # old beat -> new beat, through the communities (a merged village's room and
+    # roster follow it into the new beat)
+    old = comms["beat_id"].astype(object).where(comms["beat_id"].notna(), None) \
+        if "beat_id" in comms else pd.Series(None, index=comms.index, dtype=object)
+    pairs = pd.DataFrame({"old": old.to_numpy(), "new": c["beat_id"].to_numpy()}).dropna()
+    moves = pairs.drop_duplicates().groupby("old")["new"].agg(
+        lambda s: s.iloc[0] if s.nunique() == 1 else None).dropna()
+    known = set(beats["id"])
+    for name in ("police_rooms", "staff"):
+        frame = layers.get(name)
+        if frame is None or not len(frame):
+            continue
+        frame = frame.copy()
+        ids = frame["beat_id"].astype(object)
+        frame["beat_id"] = ids.map(lambda b: b if b in known else moves.get(b, b))
+        stale = frame["beat_id"].notna() & ~frame["beat_id"].isin(known)
+        if stale.any():
+            raise InputError(
+                f"{int(stale.sum())} {name} row(s) refer to beats that the derived "
+                f"beats do not keep (e.g. {frame.loc[stale, 'beat_id'].iloc[0]!r})",
+                fix=f"update {name}.beat_id first, or run without --rederive")
+        if name == "staff":
+            roles = [r for r in STAFF_ROLES if r in frame]
+            frame = frame.groupby("beat_id", as_index=False)[roles].sum()
+        if not frame["beat_id"].equals(layers[name]["beat_id"]):
+            changed[name] = frame
+    return changed
 
 
 def _building_beats(buildings: gpd.GeoDataFrame, beat_of: pd.Series,
                     beats: gpd.GeoDataFrame) -> pd.Series:
-    col = buildings["community_id"].map(_text) if "community_id" in buildings.columns \
+    col = buildings["community_id"].map(clean_id) if "community_id" in buildings.columns \
         else pd.Series(None, index=buildings.index, dtype=object)
     bid = col.map(beat_of) if len(beat_of) else pd.Series(None, index=buildings.index)
     bid = bid.astype(object).where(bid.notna(), None)
@@ -388,9 +375,9 @@ def beat_summary(layers: Mapping[str, pd.DataFrame], *, beats: gpd.GeoDataFrame 
     ids = beats["id"].astype(str)
     out = pd.DataFrame({"beat_id": ids.to_numpy()})
     out["name"] = beats["name"].fillna("").astype(str).to_numpy() if "name" in beats else ""
-    out["station_id"] = beats["station_id"].map(_text).to_numpy() \
+    out["station_id"] = beats["station_id"].map(clean_id).to_numpy() \
         if "station_id" in beats else None
-    out["responsibility_area_id"] = beats["responsibility_area_id"].map(_text).to_numpy() \
+    out["responsibility_area_id"] = beats["responsibility_area_id"].map(clean_id).to_numpy() \
         if "responsibility_area_id" in beats else None
 
     comms = layers.get("communities")
@@ -413,7 +400,7 @@ def beat_summary(layers: Mapping[str, pd.DataFrame], *, beats: gpd.GeoDataFrame 
     out["office_condition"] = None
     if rooms is not None and len(rooms):
         r = rooms.reset_index(drop=True)
-        rb = r["beat_id"].map(_text) if "beat_id" in r else pd.Series(None, index=r.index)
+        rb = r["beat_id"].map(clean_id) if "beat_id" in r else pd.Series(None, index=r.index)
         miss = rb.isna().to_numpy()
         if miss.any():
             rb.loc[miss] = locate_points(r.geometry[miss], beats).to_numpy()
@@ -450,7 +437,7 @@ def beat_summary(layers: Mapping[str, pd.DataFrame], *, beats: gpd.GeoDataFrame 
     grids = layers.get("grids")
     out["grids"] = 0
     if grids is not None and len(grids):
-        gb = grids["community_id"].map(_text).map(beat_of) if len(beat_of) \
+        gb = grids["community_id"].map(clean_id).map(beat_of) if len(beat_of) \
             else pd.Series(None, index=grids.index)
         gb = gb.astype(object).where(gb.notna(), None)
         miss = gb.isna().to_numpy()
@@ -478,7 +465,7 @@ def beat_summary(layers: Mapping[str, pd.DataFrame], *, beats: gpd.GeoDataFrame 
     out["on_roster"] = False
     if staff is not None and len(staff):
         st = staff.copy()
-        st["beat_id"] = st["beat_id"].map(_text)
+        st["beat_id"] = st["beat_id"].map(clean_id)
         roles = [r for r in STAFF_ROLES if r in st.columns]
         sums = st.groupby("beat_id")[roles].sum(numeric_only=False)
         for role in roles:
@@ -486,28 +473,15 @@ def beat_summary(layers: Mapping[str, pd.DataFrame], *, beats: gpd.GeoDataFrame 
                 .astype(int).to_numpy()
         out["on_roster"] = ids.isin(sums.index).to_numpy()
 
-    metric = _metric(beats, layer="beats")
+    metric = to_metric(beats, layer="beats")
     out["area_km2"] = metric.geometry.area.to_numpy() / 1e6
     return gpd.GeoDataFrame(out[SUMMARY_COLUMNS], geometry=beats.geometry.to_numpy(),
                             crs=beats.crs)
 
 
-#: Responsibility-area functions that moved to :mod:`beatgrid.gis.policing.areas`;
-#: ``from beatgrid.gis.policing.beats import responsibility_areas`` keeps working.
-_MOVED = frozenset({"grow_regions", "balance_weights", "responsibility_areas", "area_polygons",
-                    "assign_loaded_areas", "with_areas"})
-
-
-def __getattr__(name: str):
-    # imported lazily: beatgrid.gis.policing.areas imports this module
-    if name in _MOVED:
-        from beatgrid.gis.policing import areas as responsibility_areas
-
-        return getattr(responsibility_areas, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
-    "SUMMARY_COLUMNS", "STAFF_ROLES", "adjacency", "derive_beats", "resolve_beats",
-    "locate_points", "incident_beats", "beat_summary",
+    "SUMMARY_COLUMNS", "STAFF_ROLES", "derive_beats", "resolve_beats", "follow_derived_beats",
+    "beat_summary",
+    # re-exported from beatgrid.gis.policing.location, where they live
+    "adjacency", "locate_points", "incident_beats",
 ]

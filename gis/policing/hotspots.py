@@ -11,9 +11,11 @@
   (``hotspots.permutations``, ``hotspots.seed``); a zone is a hot (cold) spot when
   its pseudo p-value is at most ``hotspots.significance`` and its z-score is
   positive (negative).
-* :func:`period_change`: incidents per beat in the current period against the
-  previous period (环比) or the same period a year before (同比), e.g. preventable
-  cases down 10.7%.
+* :func:`~beatgrid.gis.policing.trends.period_change` (in :mod:`.trends`, importable
+  from here too): incidents per beat in the current period against the previous
+  period (环比) or the same period a year before (同比), e.g. preventable cases down
+  10.7%;
+* :func:`hotspots_project`: the three on a project (``project.policing.hotspots()``).
 
 Everything is computed in the metric CRS (:func:`beatgrid.gis.crs.to_metric`).
 
@@ -31,19 +33,22 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.policing.beats import _metric, locate_points
+from beatgrid.gis.config import section_or_default
+from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.policing.policy import default_policy
+from beatgrid.gis.policing.beats import resolve_beats
+from beatgrid.gis.policing.location import incident_beats, locate_points
+from beatgrid.gis.policing.trends import CHANGE_COLUMNS, period_change, period_windows
 
 GI_COLUMNS = ["zone_id", "value", "gi_z", "p_norm", "p_sim", "hotspot", "confidence"]
-CHANGE_COLUMNS = ["beat_id", "previous", "current", "change", "pct_change", "trend"]
 
 
 # --------------------------------------------------------------------------------------
@@ -51,8 +56,10 @@ CHANGE_COLUMNS = ["beat_id", "previous", "current", "change", "pct_change", "tre
 # --------------------------------------------------------------------------------------
 
 def kernel_density(points: gpd.GeoDataFrame | gpd.GeoSeries, *, bandwidth_m: float | None = None,
-                   cell_m: float | None = None, bounds=None, max_cells: int | None = None,
-                   weights=None, policy: Mapping | None = None,
+                   cell_m: float | None = None,
+                   bounds: tuple[float, float, float, float] | None = None,
+                   max_cells: int | None = None, weights: Any = None,
+                   settings: Mapping[str, Any] | None = None,
                    keep_zero: bool = False) -> gpd.GeoDataFrame:
     """Quartic kernel density of points, in points per km², on square cells.
 
@@ -67,8 +74,8 @@ def kernel_density(points: gpd.GeoDataFrame | gpd.GeoSeries, *, bandwidth_m: flo
         points' extent grown by the bandwidth.
     weights
         Weight per point (default 1).
-    policy
-        Staffing policy (``[hotspots]``); default the shipped one.
+    settings
+        The ``policing`` settings (``[hotspots]``); default the shipped ones.
     keep_zero
         Keep cells of zero density (default: only cells with density).
 
@@ -88,8 +95,7 @@ def kernel_density(points: gpd.GeoDataFrame | gpd.GeoSeries, *, bandwidth_m: flo
     >>> len(kde), round(float(kde.density_km2.iloc[0]), 2)   # cell centre on the point
     (1, 23.87)
     """
-    policy = policy if policy is not None else default_policy()
-    hs = policy["hotspots"]
+    hs = section_or_default(settings, "policing")["hotspots"]
     h = float(hs["kde_bandwidth_m"] if bandwidth_m is None else bandwidth_m)
     cell = float(hs["kde_cell_m"] if cell_m is None else cell_m)
     limit = int(hs["kde_max_cells"] if max_cells is None else max_cells)
@@ -99,7 +105,7 @@ def kernel_density(points: gpd.GeoDataFrame | gpd.GeoSeries, *, bandwidth_m: flo
     geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if len(geo) == 0:
         raise InputError("no incidents to map", fix="import the incidents layer first")
-    pm = _metric(gpd.GeoDataFrame(geometry=geo), layer="incidents")
+    pm = to_metric(gpd.GeoDataFrame(geometry=geo), layer="incidents")
     # centroid: robust to points stored as one-part MultiPoints
     cen = shapely.centroid(pm.geometry.array)
     x, y = shapely.get_x(cen), shapely.get_y(cen)
@@ -108,7 +114,7 @@ def kernel_density(points: gpd.GeoDataFrame | gpd.GeoSeries, *, bandwidth_m: flo
     x, y, w = x[ok], y[ok], w[ok]
     if bounds is None:
         bounds = (x.min() - h, y.min() - h, x.max() + h, y.max() + h)
-    x0, y0, x1, y1 = map(float, bounds)
+    x0, y0, x1, y1 = (float(b) for b in bounds)
     coarsened = False
     while math.ceil((x1 - x0) / cell) * math.ceil((y1 - y0) / cell) > limit:
         cell *= 1.5
@@ -150,15 +156,24 @@ def kernel_density(points: gpd.GeoDataFrame | gpd.GeoSeries, *, bandwidth_m: flo
 # Getis-Ord Gi*
 # --------------------------------------------------------------------------------------
 
-def spatial_weights(zones: gpd.GeoDataFrame, *, kind: str = "queen", k: int = 6):
+def spatial_weights(zones: gpd.GeoDataFrame, *, kind: str = "queen", k: int = 6) -> Any:
     """Binary libpysal weights of ``zones``: ``"queen"`` contiguity or ``"knn"``.
 
     Queen weights of zones without any neighbour (islands) are completed with
     their nearest neighbour so every zone has a neighbourhood.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1),
+    ...                                shapely.box(5, 5, 6, 6)], crs=32651)
+    >>> {i: [int(j) for j in n] for i, n in spatial_weights(z).neighbors.items()}
+    {0: [1], 1: [0, 2], 2: [1]}
     """
+    # libpysal takes about a second to import: only when Gi* is asked for
     from libpysal import weights as lw
 
-    zm = _metric(zones.reset_index(drop=True), layer="zones")
+    zm = to_metric(zones.reset_index(drop=True), layer="zones")
     if kind == "knn":
         kk = min(int(k), len(zm) - 1)
         if kk < 1:
@@ -186,9 +201,10 @@ def spatial_weights(zones: gpd.GeoDataFrame, *, kind: str = "queen", k: int = 6)
     return w
 
 
-def gi_star(zones: gpd.GeoDataFrame, values, *, weights=None, permutations: int | None = None,
-            seed: int | None = None, significance: float | None = None,
-            policy: Mapping | None = None, id_column: str = "id") -> pd.DataFrame:
+def gi_star(zones: gpd.GeoDataFrame, values: Any, *, weights: Any = None,
+            permutations: int | None = None, seed: int | None = None,
+            significance: float | None = None, settings: Mapping[str, Any] | None = None,
+            id_column: str = "id") -> pd.DataFrame:
     """Getis-Ord Gi* hot and cold spots of ``values`` over ``zones`` (PySAL esda).
 
     Parameters
@@ -202,8 +218,8 @@ def gi_star(zones: gpd.GeoDataFrame, values, *, weights=None, permutations: int 
     permutations, seed, significance
         Override ``hotspots.permutations`` (0: analytical p-values only),
         ``hotspots.seed`` and ``hotspots.significance``.
-    policy
-        Staffing policy (``[hotspots]``); default the shipped one.
+    settings
+        The ``policing`` settings (``[hotspots]``); default the shipped ones.
 
     Returns
     -------
@@ -223,12 +239,12 @@ def gi_star(zones: gpd.GeoDataFrame, values, *, weights=None, permutations: int 
     >>> sorted(r.loc[r.hotspot == "hot", "zone_id"])
     ['c0', 'c1', 'c2', 'c7', 'c8']
     """
+    # esda (and numba, when installed) take seconds to import: only when Gi* is asked for
     from esda.getisord import G_Local
 
-    policy = policy if policy is not None else default_policy()
-    hs = policy["hotspots"]
+    hs = section_or_default(settings, "policing")["hotspots"]
     perms = int(hs["permutations"] if permutations is None else permutations)
-    seed = int(hs["seed"] if seed is None else seed)
+    rng_seed = int(hs["seed"] if seed is None else seed)
     alpha = float(hs["significance"] if significance is None else significance)
     y = np.asarray(values, dtype=float)
     n = len(zones)
@@ -250,7 +266,7 @@ def gi_star(zones: gpd.GeoDataFrame, values, *, weights=None, permutations: int 
         return out[GI_COLUMNS]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        g = G_Local(y, w, transform="B", star=True, permutations=perms, seed=seed, n_jobs=1,
+        g = G_Local(y, w, transform="B", star=True, permutations=perms, seed=rng_seed, n_jobs=1,
                     keep_simulations=False)
     z = np.asarray(g.Zs, dtype=float)
     p_norm = np.asarray(g.p_norm, dtype=float)
@@ -268,14 +284,24 @@ def gi_star(zones: gpd.GeoDataFrame, values, *, weights=None, permutations: int 
     return out[GI_COLUMNS]
 
 
-def zone_counts(points, zones: gpd.GeoDataFrame, *, measure: str = "count",
-                id_column: str = "id") -> np.ndarray:
-    """Incidents per zone (``"count"``) or per km² of the zone (``"per_km2"``)."""
+def zone_counts(points: gpd.GeoSeries | gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *,
+                measure: str = "count", id_column: str = "id") -> np.ndarray[Any, Any]:
+    """Incidents per zone (``"count"``) or per km² of the zone (``"per_km2"``).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> z = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[shapely.box(0, 0, 1000, 1000),
+    ...                       shapely.box(1000, 0, 3000, 1000)], crs=32651)
+    >>> pts = gpd.GeoSeries([shapely.Point(500, 500)] * 2 + [shapely.Point(1500, 500)], crs=32651)
+    >>> zone_counts(pts, z).tolist(), zone_counts(pts, z, measure="per_km2").tolist()
+    ([2.0, 1.0], [2.0, 0.5])
+    """
     where = locate_points(points, zones.reset_index(drop=True), id_column=id_column)
     ids = zones[id_column].astype(str)
     counts = ids.map(where.value_counts()).fillna(0).to_numpy(dtype=float)
     if measure == "per_km2":
-        area = _metric(zones, layer="zones").geometry.area.to_numpy() / 1e6
+        area = to_metric(zones, layer="zones").geometry.area.to_numpy() / 1e6
         return np.where(area > 0, counts / np.where(area > 0, area, 1), 0.0)
     if measure != "count":
         raise InputError(f"unknown measure {measure!r}", fix="use 'count' or 'per_km2'")
@@ -283,134 +309,12 @@ def zone_counts(points, zones: gpd.GeoDataFrame, *, measure: str = "count",
 
 
 # --------------------------------------------------------------------------------------
-# Period-on-period change
-# --------------------------------------------------------------------------------------
-
-def period_windows(times, *, period_days: int = 0, compare: str = "previous", end=None):
-    """The current and comparison windows ``((start, end), (start, end))``, end exclusive.
-
-    The current period ends at the end of the day of ``end`` (default: of the last
-    incident) and lasts ``period_days`` (0: half the span of ``times`` for
-    ``"previous"``, the span minus 365 days, at most 365, for ``"year"``). The
-    comparison period is the one just before (``"previous"``, 环比) or the same
-    window a year before (``"year"``, 同比).
-
-    Examples
-    --------
-    >>> t = pd.to_datetime(["2023-01-01", "2023-12-31"])
-    >>> cur, prev = period_windows(t, period_days=0)
-    >>> str(cur[0].date()), str(cur[1].date()), str(prev[0].date())
-    ('2023-07-03', '2024-01-01', '2023-01-02')
-    """
-    t = pd.to_datetime(pd.Series(times), errors="coerce").dropna()
-    if t.empty:
-        raise InputError("the incidents have no occurred_at: no period can be compared",
-                         fix="import incidents with their date and time")
-    stop = (pd.Timestamp(end) if end is not None else t.max()).normalize() + pd.Timedelta(days=1)
-    span = int((stop - t.min().normalize()).days)
-    if compare not in ("previous", "year"):
-        raise InputError(f"unknown comparison {compare!r}", fix="use 'previous' or 'year'")
-    days = int(period_days)
-    if days <= 0:
-        days = span // 2 if compare == "previous" else min(span - 365, 365)
-        if days < 1:
-            raise InputError(f"the incidents cover {span} day(s): too short for a "
-                             f"{'year-on-year' if compare == 'year' else 'period'} comparison",
-                             fix="give period_days or import a longer incident history")
-    start = stop - pd.Timedelta(days=days)
-    if compare == "previous":
-        prev = (start - pd.Timedelta(days=days), start)
-    else:
-        prev = (start - pd.DateOffset(years=1), stop - pd.DateOffset(years=1))
-    return (start, stop), prev
-
-
-def period_change(incidents: pd.DataFrame, beat_of_incident, *, beat_ids=None,
-                  period_days: int | None = None, compare: str | None = None, end=None,
-                  preventable_only: bool = False, categories=None,
-                  policy: Mapping | None = None) -> pd.DataFrame:
-    """Incidents per beat, current period against the comparison period.
-
-    Parameters
-    ----------
-    incidents
-        The ``incidents`` layer (``occurred_at``, ``category``, ``preventable``).
-    beat_of_incident
-        Beat id of each incident (aligned with ``incidents``).
-    beat_ids
-        Beats to list (default those with incidents).
-    period_days, compare
-        Override ``hotspots.period_days`` and ``hotspots.compare``
-        (:func:`period_windows`).
-    end
-        Last day of the current period (default: the last incident's day).
-    preventable_only
-        Count preventable cases (可防性案件) only.
-    categories
-        Count these categories only.
-    policy
-        Staffing policy; default the shipped one.
-
-    Returns
-    -------
-    DataFrame
-        :data:`CHANGE_COLUMNS`, one row per beat and a last row ``(all)``;
-        ``pct_change`` is ``100 x (current - previous) / previous`` rounded to 0.1
-        (NaN when previous is 0); ``trend`` is ``down``, ``up``, ``flat`` or
-        ``new``. ``attrs`` holds the windows (``current``, ``previous``).
-
-    Examples
-    --------
-    >>> t = pd.to_datetime(["2023-02-01"] * 28 + ["2023-08-01"] * 25)
-    >>> inc = pd.DataFrame({"occurred_at": t, "preventable": True})
-    >>> r = period_change(inc, ["b1"] * 53, period_days=181, end="2023-12-31")
-    >>> print(r.to_string(index=False))
-    beat_id  previous  current  change  pct_change trend
-         b1        28       25      -3       -10.7  down
-      (all)        28       25      -3       -10.7  down
-    """
-    policy = policy if policy is not None else default_policy()
-    hs = policy["hotspots"]
-    days = hs["period_days"] if period_days is None else period_days
-    how = hs["compare"] if compare is None else compare
-    times = pd.to_datetime(incidents["occurred_at"], errors="coerce") \
-        if "occurred_at" in incidents else pd.Series(pd.NaT, index=incidents.index)
-    cur, prev = period_windows(times, period_days=days, compare=how, end=end)
-    beats = pd.Series(np.asarray(beat_of_incident, dtype=object), index=incidents.index)
-    keep = beats.notna()
-    if preventable_only:
-        keep &= incidents["preventable"].fillna(False).astype(bool)
-    if categories is not None:
-        keep &= incidents["category"].isin(list(categories))
-    in_cur = keep & (times >= cur[0]) & (times < cur[1])
-    in_prev = keep & (times >= prev[0]) & (times < prev[1])
-    ids = pd.Index([str(b) for b in (beat_ids if beat_ids is not None
-                                     else sorted(pd.unique(beats[keep].astype(str))))])
-    c = beats[in_cur].astype(str).value_counts()
-    p = beats[in_prev].astype(str).value_counts()
-    out = pd.DataFrame({"beat_id": ids, "previous": ids.map(p).fillna(0).astype(int),
-                        "current": ids.map(c).fillna(0).astype(int)})
-    total = pd.DataFrame({"beat_id": ["(all)"], "previous": [int(in_prev.sum())],
-                          "current": [int(in_cur.sum())]})
-    out = pd.concat([out, total], ignore_index=True)
-    out["change"] = out["current"] - out["previous"]
-    prev_n = out["previous"].astype(float)
-    out["pct_change"] = (100 * out["change"] / prev_n.where(prev_n > 0)).round(1)
-    out["trend"] = np.select(
-        [out["previous"].eq(0) & out["current"].gt(0), out["change"] < 0, out["change"] > 0],
-        ["new", "down", "up"], "flat")
-    out.attrs.update({"current": cur, "previous": prev, "compare": how,
-                      "preventable_only": preventable_only})
-    return out[CHANGE_COLUMNS]
-
-
-# --------------------------------------------------------------------------------------
 # The whole hotspot analysis of a project
 # --------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class HotspotResult:
-    """What ``beatgrid hotspots`` reports.
+    """What ``beatgrid hotspots`` reports (``project.policing.hotspots()``).
 
     Attributes
     ----------
@@ -422,6 +326,8 @@ class HotspotResult:
         ``"grids"`` or ``"beats"``.
     change
         :func:`period_change` per beat (None without incident times).
+    permutations, weights, significance
+        The Gi* permutations, spatial weights and p-value cut used.
     notes
         What the analysis assumed or skipped.
     """
@@ -430,34 +336,68 @@ class HotspotResult:
     zones: gpd.GeoDataFrame
     zone_kind: str
     change: pd.DataFrame | None
-    notes: list[str] = field(default_factory=list)
+    permutations: int
+    weights: str
+    significance: float
+    notes: tuple[str, ...] = ()
+
+    @property
+    def hot(self) -> int:
+        """Zones that are Gi* hot spots."""
+        return int((self.zones["hotspot"] == "hot").sum())
+
+    @property
+    def cold(self) -> int:
+        """Zones that are Gi* cold spots."""
+        return int((self.zones["hotspot"] == "cold").sum())
 
 
 def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
-                     policy: Mapping | None = None, permutations: int | None = None,
-                     preventable_only: bool = False, period_days: int | None = None,
+                     settings: Mapping[str, Any] | None = None,
+                     permutations: int | None = None, preventable_only: bool = False,
+                     period_days: int | None = None,
                      compare: str | None = None) -> HotspotResult:
     """Kernel density, Gi* (on basic grids, or beats) and change per beat of a project.
+
+    The computation behind ``project.policing.hotspots()``, on layers in memory.
 
     Parameters
     ----------
     layers
-        Project layers by name.
+        ``incidents``, ``beats``, ``communities`` and ``grids``.
     zones
         ``"grids"``, ``"beats"`` or ``"auto"`` (grids when the project has at least
         3, else beats).
-    policy
-        Staffing policy (``[hotspots]``).
+    settings
+        The ``policing`` settings (``[hotspots]``); default the shipped ones.
     permutations
         Override ``hotspots.permutations``.
     preventable_only
         Analyse preventable cases only.
     period_days, compare
         Override ``hotspots.period_days`` and ``hotspots.compare``.
-    """
-    from beatgrid.gis.policing.beats import incident_beats, resolve_beats
 
-    policy = policy if policy is not None else default_policy()
+    Returns
+    -------
+    HotspotResult
+
+    Raises
+    ------
+    InputError
+        No incidents (or no preventable ones), unknown ``zones``, fewer than 3 zones.
+
+    Examples
+    --------
+    >>> from beatgrid.gis import Project
+    >>> layers = Project.open("sample-geodata/ningbo-jiangbei.gpkg").read(
+    ...     ["beats", "communities", "grids", "incidents"])
+    >>> res = hotspots_project(layers, permutations=0)
+    >>> res.zone_kind, len(res.zones), res.notes[0]
+    ('beats', 12, 'no basic grids: Gi* computed on beats')
+    >>> res.change["beat_id"].iloc[-1]
+    '(all)'
+    """
+    hs = section_or_default(settings, "policing")["hotspots"]
     notes: list[str] = []
     inc = layers.get("incidents")
     if inc is None or len(inc) == 0:
@@ -475,14 +415,15 @@ def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
             notes.append("no basic grids: Gi* computed on beats")
     if zones not in ("grids", "beats"):
         raise InputError(f"unknown zones {zones!r}", fix="use 'grids', 'beats' or 'auto'")
-    zgdf = (grids if zones == "grids" else beats).reset_index(drop=True)
-    if zgdf is None or len(zgdf) < 3:
+    tested = grids if zones == "grids" else beats
+    if tested is None or len(tested) < 3:
         raise InputError(f"Gi* needs at least 3 {zones}", fix="use --zones beats or plan grids")
-    measure = policy["hotspots"]["measure"]
-    values = zone_counts(inc.geometry, zgdf, measure=measure)
-    gi = gi_star(zgdf, values, permutations=permutations, policy=policy)
+    zgdf = tested.reset_index(drop=True)
+    perms = int(hs["permutations"] if permutations is None else permutations)
+    values = zone_counts(inc.geometry, zgdf, measure=hs["measure"])
+    gi = gi_star(zgdf, values, permutations=perms, settings=settings)
     zout = gpd.GeoDataFrame(gi, geometry=zgdf.geometry.to_numpy(), crs=zgdf.crs)
-    density = kernel_density(inc, policy=policy)
+    density = kernel_density(inc, settings=settings)
     if density.attrs.get("coarsened"):
         notes.append(f"density raster coarsened to {density.attrs['cell_m']:.0f} m cells "
                      "(hotspots.kde_max_cells)")
@@ -490,13 +431,15 @@ def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
     ib = incident_beats(inc, beats)
     try:
         change = period_change(inc, ib, beat_ids=beats["id"].astype(str).tolist(),
-                               period_days=period_days, compare=compare, policy=policy)
+                               period_days=period_days, compare=compare, settings=settings)
     except InputError as exc:
         notes.append(f"no period comparison: {exc.message}")
     return HotspotResult(density=density, zones=zout, zone_kind=zones, change=change,
-                         notes=notes)
+                         permutations=perms, weights=str(hs["weights"]),
+                         significance=float(hs["significance"]), notes=tuple(notes))
 
 
-__all__ = ["GI_COLUMNS", "CHANGE_COLUMNS", "kernel_density", "spatial_weights", "gi_star",
-           "zone_counts", "period_windows", "period_change", "HotspotResult",
-           "hotspots_project"]
+__all__ = ["GI_COLUMNS", "kernel_density", "spatial_weights", "gi_star", "zone_counts",
+           "HotspotResult", "hotspots_project",
+           # re-exported from beatgrid.gis.policing.trends, where they live
+           "CHANGE_COLUMNS", "period_windows", "period_change"]

@@ -1,20 +1,30 @@
-"""The staffing policy: shipped defaults, per-city overrides, every key validated.
+"""The staffing policy (a city's rules): shipped defaults, per-city overrides, every key checked.
 
 The rules of :mod:`beatgrid.gis.policing.staffing` (officers per beat, the two-officer
 thresholds, the 1 : 1.5 auxiliary ratio, 1 manager per 500 floating residents,
-grid workers per basic grid, the workload model, severity levels) are read from
-``gis/defaults/staffing.toml`` (sourced from the seed documents) merged with an
-optional city file. :func:`load_policy` rejects unknown keys and wrong types
-(through :func:`beatgrid.gis.config.merge_checked`) and then checks every value
-against its range or allowed set; the :class:`~beatgrid.gis.errors.PolicyError`
-names the key, the value and the fix.
+grid workers per basic grid, the workload model, severity levels, police rooms) are
+the ``policy`` section of the configuration (:class:`beatgrid.gis.config.Config`),
+shipped in ``gis/defaults/staffing.toml`` (sourced from the seed documents). How
+beats, areas, alignment and hotspots are computed is the other section, ``policing``
+(:mod:`beatgrid.gis.policing.settings`, ``gis/defaults/policing.toml``).
 
-The policy is a plain nested ``dict`` (easy to inspect in Jupyter); pass it to the
-computing functions as ``policy=``.
+:func:`load_policy` merges a city file (or mapping) onto the shipped policy,
+rejecting unknown keys and wrong types (:func:`beatgrid.gis.config.merge_checked`)
+and checking every value against its range or allowed set
+(:func:`validate_policy`, also run by :meth:`Config.load <beatgrid.gis.config.Config.load>`
+for the ``policy`` section); the :class:`~beatgrid.gis.errors.PolicyError` names the
+key, the value and the fix.
+
+**Policy files with method tables.** A city file given to ``beatgrid staffing
+--policy`` (and the body of ``POST /staffing``) may also hold the method tables
+``[beats]``, ``[responsibility_areas]``, ``[alignment]`` and ``[hotspots]``: they
+lived in ``staffing.toml`` before the two sections were split, and stay accepted.
+:func:`policy_sections` routes each top-level table by its name to its section, in
+this one place; ``Project.open(path, **policy_sections(file))`` opens a project with
+them.
 
 Examples
 --------
->>> from beatgrid.gis.policing.policy import load_policy
 >>> policy = load_policy()
 >>> policy["officers"]["two_officer_population"], policy["auxiliaries"]["per_officer"]
 (10000, 1.5)
@@ -24,28 +34,36 @@ Examples
 Traceback (most recent call last):
 ...
 beatgrid.gis.errors.PolicyError: staffing policy: 'auxiliaries.per_officer' has value -1.0: it must be >= 0 Fix: give 'auxiliaries.per_officer' a number >= 0 (default 1.5)
+>>> sorted(policy_sections({"officers": {"per_beat": 2}, "hotspots": {"permutations": 99}}))
+['policing', 'policy']
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, overload
 
+import numpy as np
+
+from beatgrid.gis.config import (default_config, default_path, merge_checked, read_toml,
+                                 register_validator, thaw)
 from beatgrid.gis.errors import PolicyError
+from beatgrid.gis.policing.settings import METHOD_TABLES, load_policing_settings
+from beatgrid.gis.policing.value_checks import Check, check_values
 from beatgrid.gis.schema import INCIDENT_CATEGORIES, ROOM_CONDITIONS
-from beatgrid.gis.config import default_path, merge_checked, read_toml
 
+#: The config section of the policy (shipped file: ``staffing.toml``).
+SECTION = "policy"
+#: The shipped file's name (without ``.toml``).
 POLICY_NAME = "staffing"
+#: What a policy given as a mapping is called in messages.
+MAPPING_SOURCE = "staffing policy"
 
 ROUNDING_MODES = ("ceil", "round", "floor")
 
-# Each leaf key -> (kind, argument). Kinds: "ge" (number >= arg), "gt" (number > arg),
-# "share" (0 < x <= 1), "in" (one of arg), "bool", "subset" (list drawn from arg),
-# "categories" (table of category -> number >= 0; arg are the categories).
-_CHECKS: dict[str, tuple[str, object]] = {
+#: The value check of every key (see :mod:`beatgrid.gis.policing.value_checks`).
+POLICY_CHECKS: dict[str, Check] = {
     "version": ("in", (1,)),
     "officers.per_beat": ("ge", 0),
     "officers.two_officer_population": ("ge", 0),
@@ -84,32 +102,11 @@ _CHECKS: dict[str, tuple[str, object]] = {
     "severity.high": ("gt", 0),
     "severity.critical": ("gt", 0),
     "rooms.flag_conditions": ("subset", ROOM_CONDITIONS),
-    "beats.rural_merge": ("bool", None),
-    "beats.rural_max_households": ("ge", 0),
-    "responsibility_areas.beats_per_area": ("gt", 0),
-    "responsibility_areas.within_station": ("bool", None),
-    "responsibility_areas.balance_by": (
-        "in", ("workload_hours", "incidents", "households", "population_actual", "beats")),
-    "responsibility_areas.max_moves": ("ge", 0),
-    "alignment.min_share": ("share", None),
-    "alignment.sliver_m2": ("ge", 0),
-    "alignment.sliver_share": ("share", None),
-    "hotspots.kde_bandwidth_m": ("gt", 0),
-    "hotspots.kde_cell_m": ("gt", 0),
-    "hotspots.kde_max_cells": ("gt", 0),
-    "hotspots.permutations": ("ge", 0),
-    "hotspots.seed": ("ge", 0),
-    "hotspots.significance": ("share", None),
-    "hotspots.weights": ("in", ("queen", "knn")),
-    "hotspots.knn_k": ("gt", 0),
-    "hotspots.measure": ("in", ("count", "per_km2")),
-    "hotspots.period_days": ("ge", 0),
-    "hotspots.compare": ("in", ("previous", "year")),
 }
 
 
-def default_policy() -> dict:
-    """The shipped policy (``gis/defaults/staffing.toml``), validated.
+def default_policy() -> dict[str, Any]:
+    """The shipped policy (``gis/defaults/staffing.toml``), validated, as a mutable ``dict``.
 
     Examples
     --------
@@ -119,17 +116,22 @@ def default_policy() -> dict:
     return load_policy(None)
 
 
-def load_policy(override: str | Path | Mapping | None = None, *,
-                base: Mapping | None = None) -> dict:
+def load_policy(override: str | Path | Mapping[str, Any] | None = None, *,
+                base: Mapping[str, Any] | None = None,
+                source: str | None = None) -> dict[str, Any]:
     """Load the staffing policy: shipped defaults merged with an optional override.
 
     Parameters
     ----------
     override
-        A TOML file path, a dict with a subset of the keys, or None (defaults).
+        A TOML file path, a dict with a subset of the keys, or None (defaults). The
+        method tables (``[beats]``, ``[alignment]``...) are not part of the policy:
+        give them to :func:`policy_sections` (or as the ``policing`` section).
     base
         The policy to override instead of the shipped defaults (for stacking a
         provincial and a city file); it is validated too.
+    source
+        What to call a mapping override in messages (default ``"staffing policy"``).
 
     Returns
     -------
@@ -152,22 +154,26 @@ def load_policy(override: str | Path | Mapping | None = None, *,
     ...
     beatgrid.gis.errors.PolicyError: staffing policy: unknown key 'officers.two_officers' (value 2) Fix: use one of: officers.per_beat, officers.two_officer_population, officers.population_basis, officers.two_officer_if_floating_exceeds_registered, officers.two_officer_count, officers.type1_room_min, officers.type2_room_min
     """
-    defaults = copy.deepcopy(dict(base)) if base is not None else _shipped()
+    defaults: Mapping[str, Any] = default_config().policy if base is None else base
     if base is not None:
-        validate_policy(defaults, source="base policy")
+        validate_policy(base, source="base policy")
     if override is None:
-        merged, source = defaults, str(default_path(POLICY_NAME))
-    elif isinstance(override, Mapping):
-        source = "staffing policy"
-        merged = merge_checked(defaults, dict(override), source=source)
+        merged, where = thaw(defaults), str(default_path(POLICY_NAME))
     else:
-        source = str(override)
-        merged = merge_checked(defaults, read_toml(Path(override)), source=source)
-    validate_policy(merged, source=source)
+        data, where = _read(override, source)
+        method = [name for name in data if name in METHOD_TABLES]
+        if method:
+            raise PolicyError(
+                f"{where}: [{method[0]}] is a policing method setting, not a staffing rule",
+                fix="give it to the policing section (gis/defaults/policing.toml: "
+                    "Project.open(..., policing={...})), or pass the whole file to "
+                    "policy_sections()")
+        merged = merge_checked(defaults, data, source=where)
+    validate_policy(merged, source=where)
     return merged
 
 
-def validate_policy(policy: Mapping, *, source: str = "staffing policy") -> None:
+def validate_policy(policy: Mapping[str, Any], *, source: str = MAPPING_SOURCE) -> None:
     """Check every key of a merged policy; raise :class:`PolicyError` on the first bad one.
 
     The structure (known keys, types) is checked by
@@ -182,18 +188,8 @@ def validate_policy(policy: Mapping, *, source: str = "staffing policy") -> None
     ...
     beatgrid.gis.errors.PolicyError: staffing policy: 'severity.high' has value 0.1: the severity bounds must ascend (medium < high < critical) Fix: give severity.medium < severity.high < severity.critical (defaults 0.5, 1.5, 3.0)
     """
-    flat = dict(_flatten(policy))
-    missing = [k for k in _CHECKS if k not in flat]
-    if missing:
-        raise PolicyError(f"{source}: key {missing[0]!r} is missing",
-                          fix="start from gis/defaults/staffing.toml and override keys, "
-                              "never remove them")
-    for key, value in flat.items():
-        if key not in _CHECKS:
-            raise PolicyError(f"{source}: unknown key {key!r} (value {value!r})",
-                              fix="remove it; see docs/staffing.md for the keys")
-        kind, arg = _CHECKS[key]
-        _check(source, key, value, kind, arg)
+    check_values(policy, POLICY_CHECKS, source=source, defaults=default_config().policy,
+                 template="gis/defaults/staffing.toml")
     sev = policy["severity"]
     if not sev["medium"] < sev["high"] < sev["critical"]:
         bad = "high" if not sev["medium"] < sev["high"] else "critical"
@@ -203,81 +199,71 @@ def validate_policy(policy: Mapping, *, source: str = "staffing policy") -> None
             fix="give severity.medium < severity.high < severity.critical (defaults 0.5, 1.5, 3.0)")
 
 
-def _flatten(d: Mapping, prefix: str = ""):
-    for key, value in d.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and dotted not in _CHECKS:
-            yield from _flatten(value, f"{dotted}.")
-        else:
-            yield dotted, value
+def policy_sections(override: str | Path | Mapping[str, Any] | None, *,
+                    source: str | None = None) -> dict[str, dict[str, Any]]:
+    """A city policy file (or mapping) as config section overrides, checked.
+
+    The one place where a policy file's top-level tables are routed: the method
+    tables ``[beats]``, ``[responsibility_areas]``, ``[alignment]`` and
+    ``[hotspots]`` go to the ``policing`` section, every other key to ``policy``.
+    Both parts are checked now, so an error names the file (or ``source``).
+
+    Parameters
+    ----------
+    override
+        A TOML file path or a mapping shaped like ``staffing.toml`` (possibly with the
+        method tables); None: no override.
+    source
+        What to call a mapping override in messages (default ``"staffing policy"``).
+
+    Returns
+    -------
+    dict
+        ``{"policy": {...}, "policing": {...}}`` with the sections the override
+        touches (the overridden keys only), for :meth:`Config.replace
+        <beatgrid.gis.config.Config.replace>` or :meth:`Project.open
+        <beatgrid.gis.project.Project.open>`.
+
+    Examples
+    --------
+    >>> policy_sections({"officers": {"per_beat": 2}, "alignment": {"min_share": 0.8}})
+    {'policy': {'officers': {'per_beat': 2}}, 'policing': {'alignment': {'min_share': 0.8}}}
+    >>> policy_sections(None)
+    {}
+    >>> policy_sections({"grids": {}})
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: staffing policy: unknown key 'grids' (value {}) Fix: use one of: version, officers, auxiliaries, floating_managers, grid_workers, workload, severity, rooms, beats, responsibility_areas, alignment, hotspots
+    """
+    if override is None:
+        return {}
+    data, where = _read(override, source)
+    policy_keys = list(default_config().policy)
+    for name, value in data.items():
+        if name not in policy_keys and name not in METHOD_TABLES:
+            raise PolicyError(f"{where}: unknown key {name!r} (value {value!r})",
+                              fix="use one of: " + ", ".join([*policy_keys, *METHOD_TABLES]))
+    parts = {"policy": {k: v for k, v in data.items() if k not in METHOD_TABLES},
+             "policing": {k: v for k, v in data.items() if k in METHOD_TABLES}}
+    load_policy(parts["policy"], source=where)
+    load_policing_settings(parts["policing"], source=where)
+    return {name: part for name, part in parts.items() if part}
 
 
-@functools.lru_cache(maxsize=1)
-def _shipped_cached() -> dict:
-    return read_toml(default_path(POLICY_NAME))
+def _read(override: str | Path | Mapping[str, Any],
+          source: str | None) -> tuple[dict[str, Any], str]:
+    if isinstance(override, Mapping):
+        return dict(override), source or MAPPING_SOURCE
+    return read_toml(override), source or str(override)
 
 
-def _shipped() -> dict:
-    return copy.deepcopy(_shipped_cached())
+@overload
+def round_count(x: float, mode: str) -> int: ...
+@overload
+def round_count(x: np.ndarray[Any, Any] | list[float], mode: str) -> np.ndarray[Any, Any]: ...
 
 
-def _default_of(key: str):
-    try:
-        node = _shipped_cached()
-        for part in key.split("."):
-            node = node[part]
-        return node
-    except (KeyError, PolicyError):  # pragma: no cover - defaults are complete
-        return None
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
-
-
-def _check(source: str, key: str, value, kind: str, arg) -> None:
-    default = _default_of(key)
-
-    def fail(why: str, fix: str):
-        raise PolicyError(f"{source}: {key!r} has value {value!r}: {why}", fix=fix)
-
-    if kind in ("ge", "gt", "share") and not _is_number(value):
-        fail("it must be a finite number", f"give {key!r} a number (default {default!r})")
-    if kind == "ge" and value < arg:
-        fail(f"it must be >= {arg}", f"give {key!r} a number >= {arg} (default {default!r})")
-    elif kind == "gt" and value <= arg:
-        fail(f"it must be > {arg}", f"give {key!r} a number > {arg} (default {default!r})")
-    elif kind == "share" and not 0 < value <= 1:
-        fail("it must be a share in (0, 1]",
-             f"give {key!r} a share such as {default!r} (0 < value <= 1)")
-    elif kind == "in" and (isinstance(value, bool) or value not in arg):
-        fail("it is not allowed", "use one of: " + ", ".join(map(repr, arg)))
-    elif kind == "bool" and not isinstance(value, bool):
-        fail("it must be true or false", f"write {key} = true or false")
-    elif kind == "subset":
-        if not isinstance(value, list) or any(v not in arg for v in value):
-            fail("it must list values from " + ", ".join(arg),
-                 f"write {key} = [...] with values among: " + ", ".join(map(repr, arg)))
-    elif kind == "categories":
-        if not isinstance(value, Mapping):
-            fail("it must be a table of incident category -> number",
-                 f"write it as [{key}] with one line per category")
-        for cat, number in value.items():
-            if cat not in arg:
-                raise PolicyError(f"{source}: unknown key '{key}.{cat}' (value {number!r})",
-                                  fix="use the incident categories: " + ", ".join(arg))
-            if not _is_number(number) or number < 0:
-                raise PolicyError(f"{source}: '{key}.{cat}' has value {number!r}: it must be "
-                                  "a number >= 0",
-                                  fix=f"give '{key}.{cat}' a number of hours or officers >= 0")
-        absent = [c for c in arg if c not in value]
-        if absent:
-            raise PolicyError(f"{source}: {key!r} lacks the categories {absent}",
-                              fix="give a value for every incident category")
-
-
-def round_count(x, mode: str):
+def round_count(x: Any, mode: str) -> Any:
     """Round a required head count by the policy's rounding mode (array or scalar).
 
     ``ceil`` rounds up (1.5 -> 2), ``round`` rounds half up (2.5 -> 3, 2.4 -> 2),
@@ -289,8 +275,6 @@ def round_count(x, mode: str):
     >>> round_count(1.5, "ceil"), round_count(2.5, "round"), round_count(1.9, "floor")
     (2, 3, 1)
     """
-    import numpy as np
-
     arr = np.asarray(x, dtype=float)
     if mode == "ceil":
         out = np.ceil(arr - 1e-9)
@@ -303,3 +287,13 @@ def round_count(x, mode: str):
                           fix="use one of: " + ", ".join(ROUNDING_MODES))
     out = np.maximum(out, 0).astype(np.int64)
     return int(out) if out.ndim == 0 else out
+
+
+def _check_section(section: Mapping[str, Any], source: str) -> None:
+    validate_policy(section, source=source)
+
+
+register_validator(SECTION, _check_section)
+
+__all__ = ["SECTION", "POLICY_NAME", "ROUNDING_MODES", "POLICY_CHECKS", "default_policy",
+           "load_policy", "validate_policy", "policy_sections", "round_count"]

@@ -52,15 +52,19 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from beatgrid.gis.policing import beats as beats_mod
+from beatgrid.gis.config import section_or_default
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.policing.policy import default_policy, round_count
+from beatgrid.gis.policing.beats import beat_summary, resolve_beats
+from beatgrid.gis.policing.location import incident_beats
+from beatgrid.gis.policing.policy import round_count
+from beatgrid.gis.policing.rooms import ROOM_COLUMNS, room_review, rooms_in_beats
 from beatgrid.gis.policing.workload import workload_requirement
 
 ROLES = ("officers", "auxiliaries", "floating_managers", "grid_workers")
@@ -94,13 +98,13 @@ GAP_COLUMNS = [
 ]
 
 
-def _col(df: pd.DataFrame, name: str, default=0) -> pd.Series:
+def _col(df: pd.DataFrame, name: str, default: float = 0) -> pd.Series:
     if name in df.columns:
         return pd.to_numeric(df[name], errors="coerce").fillna(default)
     return pd.Series(default, index=df.index, dtype=float)
 
 
-def rule_requirements(summary: pd.DataFrame, *, policy: Mapping | None = None,
+def rule_requirements(summary: pd.DataFrame, *, policy: Mapping[str, Any] | None = None,
                       workload: pd.DataFrame | pd.Series | None = None) -> pd.DataFrame:
     """What each rule requires of each beat (one column per rule of :data:`RULES`).
 
@@ -131,7 +135,7 @@ def rule_requirements(summary: pd.DataFrame, *, policy: Mapping | None = None,
     >>> rule_requirements(b)[["officers_population", "officers_inverted"]].values.tolist()
     [[0, 0], [2, 2]]
     """
-    policy = policy if policy is not None else default_policy()
+    policy = section_or_default(policy, "policy")
     off, aux, fm, gw = (policy[k] for k in ("officers", "auxiliaries", "floating_managers",
                                             "grid_workers"))
     reg = _col(summary, "population_registered")
@@ -186,7 +190,7 @@ def rule_requirements(summary: pd.DataFrame, *, policy: Mapping | None = None,
     return req
 
 
-def assess(summary: pd.DataFrame, *, policy: Mapping | None = None,
+def assess(summary: pd.DataFrame, *, policy: Mapping[str, Any] | None = None,
            workload: pd.DataFrame | pd.Series | None = None) -> pd.DataFrame:
     """Staffing gaps of every beat: required versus actual per role, failed rules, severity.
 
@@ -217,7 +221,7 @@ def assess(summary: pd.DataFrame, *, policy: Mapping | None = None,
     >>> int(r.floating_managers_required), int(r.grid_workers_required), r.failed_rules
     (3, 2, 'floating_managers_ratio;grid_workers_per_grid')
     """
-    policy = policy if policy is not None else default_policy()
+    policy = section_or_default(policy, "policy")
     if "beat_id" not in summary.columns:
         raise InputError("the beat table has no 'beat_id' column",
                          fix="pass beatgrid.gis.policing.beats.beat_summary(...)")
@@ -257,7 +261,7 @@ def assess(summary: pd.DataFrame, *, policy: Mapping | None = None,
     out["failed_rules"] = [";".join(names[row]) for row in matrix]
     out["rules_failed"] = matrix.sum(axis=1)
     out["severity_score"] = np.round(score, 6)
-    out["severity"] = _severity_levels(score, matrix.any(axis=1), policy["severity"])
+    out["severity"] = _severity_levels(score, np.asarray(matrix.any(axis=1)), policy["severity"])
     order = np.lexsort((-out["population_actual"].to_numpy(), -out["rules_failed"].to_numpy(),
                         -score))
     rank = np.empty(len(s), dtype=np.int64)
@@ -267,14 +271,16 @@ def assess(summary: pd.DataFrame, *, policy: Mapping | None = None,
     return out[GAP_COLUMNS]
 
 
-def _severity_levels(score: np.ndarray, any_failed: np.ndarray, sev: Mapping) -> np.ndarray:
+def _severity_levels(score: np.ndarray[Any, Any], any_failed: np.ndarray[Any, Any],
+                     sev: Mapping[str, Any]) -> np.ndarray[Any, Any]:
     level = np.where(score >= sev["critical"], "critical",
                      np.where(score >= sev["high"], "high",
                               np.where(score >= sev["medium"], "medium", "low")))
     return np.where(any_failed, level, "ok").astype(object)
 
 
-def _reasons(out: pd.DataFrame, req: pd.DataFrame, matrix: np.ndarray, policy) -> list[str]:
+def _reasons(out: pd.DataFrame, req: pd.DataFrame, matrix: np.ndarray[Any, Any],
+             policy: Mapping[str, Any]) -> list[str]:
     off = policy["officers"]
     texts = []
     names = list(RULES)
@@ -318,7 +324,7 @@ def _reasons(out: pd.DataFrame, req: pd.DataFrame, matrix: np.ndarray, policy) -
 
 
 # --------------------------------------------------------------------------------------
-# Roll-ups and police rooms
+# Roll-ups per responsibility area and station
 # --------------------------------------------------------------------------------------
 
 def rollup(gaps: pd.DataFrame, *, by: str = "station_id",
@@ -391,87 +397,13 @@ def _count_rules(values: pd.Series) -> str:
     return ";".join(f"{r}:{counts[r]}" for r in RULES if r in counts)
 
 
-ROOM_COLUMNS = ["room_id", "beat_id", "room_type", "setting", "office_condition",
-                "officers_actual", "officers_required", "type_minimum", "flagged", "flags"]
-
-
-def room_review(gaps: pd.DataFrame, rooms: pd.DataFrame | None, *,
-                policy: Mapping | None = None) -> pd.DataFrame:
-    """Police rooms: type against staffing, and office conditions flagged.
-
-    Flags (``;``-joined in ``flags``):
-
-    * ``type1_understaffed``: a type-1 room whose beat has fewer officers than
-      ``officers.type1_room_min`` (type-2 likewise with ``type2_room_min``);
-    * ``should_be_type1``: a type-2 room in a beat that requires at least
-      ``officers.type1_room_min`` officers (population or inverted population);
-    * the office condition when listed in ``rooms.flag_conditions``
-      (``second_floor``, ``shared_with_community``, ``awaiting_rebuild``);
-    * ``no_beat``: the room serves no known beat; and a row with ``room_id`` empty
-      and flag ``no_room`` for each beat without a room.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> g = pd.DataFrame({"beat_id": ["b1", "b2"], "officers_actual": [1, 2],
-    ...                   "officers_required": [2, 2]})
-    >>> rooms = pd.DataFrame({"id": ["r1"], "beat_id": ["b1"], "room_type": [1],
-    ...                       "office_condition": ["second_floor"]})
-    >>> room_review(g, rooms)[["room_id", "beat_id", "flags"]].values.tolist()
-    [['r1', 'b1', 'type1_understaffed;second_floor'], [None, 'b2', 'no_room']]
-    """
-    policy = policy if policy is not None else default_policy()
-    off = policy["officers"]
-    flag_conditions = set(policy["rooms"]["flag_conditions"])
-    by_beat = gaps.set_index(gaps["beat_id"].astype(str))
-    rows = []
-    served = set()
-    if rooms is not None and len(rooms):
-        for _, r in rooms.iterrows():
-            bid = beats_mod._text(r.get("beat_id"))
-            rtype = int(r.get("room_type", 2)) if pd.notna(r.get("room_type", 2)) else 2
-            cond = r.get("office_condition", "independent") or "independent"
-            flags = []
-            actual = required = None
-            minimum = off["type1_room_min"] if rtype == 1 else off["type2_room_min"]
-            if bid is None or bid not in by_beat.index:
-                flags.append("no_beat")
-            else:
-                served.add(bid)
-                actual = int(by_beat.at[bid, "officers_actual"])
-                required = int(by_beat.at[bid, "officers_required"])
-                if actual < minimum:
-                    flags.append(f"type{rtype}_understaffed")
-                if rtype == 2 and required >= off["type1_room_min"] > off["type2_room_min"]:
-                    flags.append("should_be_type1")
-            if cond in flag_conditions:
-                flags.append(str(cond))
-            rows.append({"room_id": str(r["id"]), "beat_id": bid, "room_type": rtype,
-                         "setting": r.get("setting", None), "office_condition": cond,
-                         "officers_actual": actual, "officers_required": required,
-                         "type_minimum": minimum, "flagged": bool(flags),
-                         "flags": ";".join(flags)})
-    for bid in by_beat.index:
-        if bid not in served:
-            rows.append({"room_id": None, "beat_id": bid, "room_type": None, "setting": None,
-                         "office_condition": None,
-                         "officers_actual": int(by_beat.at[bid, "officers_actual"]),
-                         "officers_required": int(by_beat.at[bid, "officers_required"]),
-                         "type_minimum": None, "flagged": True, "flags": "no_room"})
-    out = pd.DataFrame(rows, columns=ROOM_COLUMNS).astype(
-        {"room_id": object, "beat_id": object, "office_condition": object, "setting": object})
-    for col in ("room_id", "beat_id", "office_condition", "setting"):
-        out[col] = out[col].where(out[col].notna(), None)
-    return out
-
-
 # --------------------------------------------------------------------------------------
 # The whole assessment of a project
 # --------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class StaffingResult:
-    """Everything ``beatgrid staffing`` reports.
+    """Everything ``beatgrid staffing`` reports (``project.policing.assess()``).
 
     Attributes
     ----------
@@ -484,11 +416,13 @@ class StaffingResult:
     areas, stations
         :func:`rollup` per responsibility area and per station.
     rooms
-        :func:`room_review`.
+        :func:`beatgrid.gis.policing.rooms.room_review`.
     policy
         The policy used.
     notes
         What the assessment assumed (derived beats, estimated grids...).
+    police_rooms
+        The ``police_rooms`` layer assessed (points, for maps), when there is one.
     """
 
     gaps: pd.DataFrame
@@ -497,8 +431,9 @@ class StaffingResult:
     areas: pd.DataFrame
     stations: pd.DataFrame
     rooms: pd.DataFrame
-    policy: dict
-    notes: list[str] = field(default_factory=list)
+    policy: Mapping[str, Any]
+    notes: tuple[str, ...] = ()
+    police_rooms: pd.DataFrame | None = None
 
     @property
     def understaffed(self) -> pd.DataFrame:
@@ -507,16 +442,22 @@ class StaffingResult:
         return g.sort_values("severity_rank")
 
 
-def assess_project(layers: Mapping[str, pd.DataFrame], *, policy: Mapping | None = None,
+def assess_project(layers: Mapping[str, pd.DataFrame], *,
+                   policy: Mapping[str, Any] | None = None,
                    period_days: float | None = None) -> StaffingResult:
     """Assess every beat of a project (beats, summaries, workload, gaps, roll-ups, rooms).
+
+    The computation behind ``project.policing.assess()``
+    (:class:`beatgrid.gis.policing.workflow.Policing`), on layers in memory.
 
     Parameters
     ----------
     layers
-        Project layers by name (:func:`beatgrid.gis.io.project.read_project`).
+        Project layers by name (``project.read(...)``); ``stations``, ``beats``,
+        ``communities``, ``police_rooms``, ``buildings``, ``grids``, ``incidents`` and
+        ``staff`` are used when present.
     policy
-        Staffing policy (:func:`beatgrid.gis.policing.policy.load_policy`).
+        The staffing policy (the ``policy`` section; default the shipped one).
     period_days
         Days the incidents cover (default ``workload.period_days`` / inferred).
 
@@ -536,17 +477,17 @@ def assess_project(layers: Mapping[str, pd.DataFrame], *, policy: Mapping | None
     >>> int(res.gaps.loc[0, "officers_required"]), res.gaps.loc[0, "severity"]
     (2, 'critical')
     """
-    policy = policy if policy is not None else default_policy()
+    policy = section_or_default(policy, "policy")
     notes: list[str] = []
-    beats, beat_of, source = beats_mod.resolve_beats(layers)
+    beats, beat_of, source = resolve_beats(layers)
     if source == "derived":
         notes.append(f"no beats layer: {len(beats)} beats derived, one per community")
     elif source == "communities.beat_id":
         notes.append("no beats layer: beats dissolved from communities.beat_id")
     incidents = layers.get("incidents")
-    inc_beat = beats_mod.incident_beats(incidents, beats) if incidents is not None \
+    inc_beat = incident_beats(incidents, beats) if incidents is not None \
         and len(incidents) else pd.Series(dtype=object)
-    summary = beats_mod.beat_summary(layers, beats=beats, beat_of=beat_of, incident_beat=inc_beat)
+    summary = beat_summary(layers, beats=beats, beat_of=beat_of, incident_beat=inc_beat)
     ids = summary["beat_id"].astype(str).tolist()
     if incidents is not None and len(incidents):
         workload = workload_requirement(incidents, inc_beat, policy=policy,
@@ -566,23 +507,16 @@ def assess_project(layers: Mapping[str, pd.DataFrame], *, policy: Mapping | None
         notes.append(f"{int(gaps['grids_estimated'].sum())} beat(s) have no planned grids: "
                      "grid counts estimated from households")
     gdf = gpd.GeoDataFrame(gaps.copy(), geometry=summary.geometry.to_numpy(), crs=summary.crs)
-    rooms = layers.get("police_rooms")
-    if rooms is not None and len(rooms):
-        rooms = rooms.copy()
-        rb = rooms["beat_id"].map(beats_mod._text) if "beat_id" in rooms.columns \
-            else pd.Series(None, index=rooms.index, dtype=object)
-        missing = rb.isna().to_numpy()
-        if missing.any() and isinstance(rooms, gpd.GeoDataFrame):
-            rb.loc[missing] = beats_mod.locate_points(rooms.geometry[missing], beats).to_numpy()
-        rooms["beat_id"] = rb
+    police_rooms = layers.get("police_rooms")
     return StaffingResult(
         gaps=gaps, beats=gdf, workload=workload,
         areas=rollup(gaps, by="responsibility_area_id"),
         stations=rollup(gaps, by="station_id", stations=layers.get("stations")),
-        rooms=room_review(gaps, rooms, policy=policy),
-        policy=dict(policy), notes=notes)
+        rooms=room_review(gaps, rooms_in_beats(police_rooms, beats), policy=policy),
+        policy=policy, notes=tuple(notes), police_rooms=police_rooms)
 
 
-__all__ = ["ROLES", "RULES", "GAP_COLUMNS", "ROOM_COLUMNS", "SEVERITY_LEVELS",
-           "rule_requirements", "assess", "rollup", "room_review", "StaffingResult",
-           "assess_project"]
+__all__ = ["ROLES", "RULES", "GAP_COLUMNS", "SEVERITY_LEVELS", "rule_requirements", "assess",
+           "rollup", "StaffingResult", "assess_project",
+           # re-exported from beatgrid.gis.policing.rooms, where they live
+           "ROOM_COLUMNS", "room_review"]

@@ -35,13 +35,15 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from beatgrid.gis.config import section_or_default
 from beatgrid.gis.errors import InputError, PolicyError
-from beatgrid.gis.policing.policy import default_policy, round_count
+from beatgrid.gis.policing.policy import round_count
 
 HOURS_PER_WEEK = 168
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -53,7 +55,7 @@ REQUIREMENT_COLUMNS = [
 ]
 
 
-def hour_of_week(times) -> np.ndarray:
+def hour_of_week(times: Any) -> np.ndarray[Any, Any]:
     """Hour of week of each timestamp: Monday 00:00-00:59 is 0, Sunday 23:00 is 167.
 
     Missing times give -1.
@@ -68,7 +70,7 @@ def hour_of_week(times) -> np.ndarray:
     return how.fillna(-1).astype(np.int64).to_numpy()
 
 
-def hour_label(how: int) -> str:
+def hour_label(how: int | None) -> str:
     """Readable hour of week, e.g. ``'Fri 20:00'``.
 
     Examples
@@ -81,7 +83,7 @@ def hour_label(how: int) -> str:
     return f"{DAY_NAMES[int(how) // 24]} {int(how) % 24:02d}:00"
 
 
-def infer_period_days(times) -> int:
+def infer_period_days(times: Any) -> int:
     """Days covered by the timestamps: first to last calendar day, inclusive.
 
     Raises
@@ -102,8 +104,8 @@ def infer_period_days(times) -> int:
     return int((t.max().normalize() - t.min().normalize()).days) + 1
 
 
-def officers_for_hours(committed_hours_week, *, relief_factor: float, max_committed_share: float,
-                       shift_hours: float):
+def officers_for_hours(committed_hours_week: Any, *, relief_factor: float,
+                       max_committed_share: float, shift_hours: float) -> Any:
     """Officers (FTE, unrounded) for a weekly committed workload (average coverage).
 
     ``committed / max_committed_share / (7 x shift_hours) x relief_factor``.
@@ -132,7 +134,7 @@ def officers_for_hours(committed_hours_week, *, relief_factor: float, max_commit
     return float(out) if out.ndim == 0 else out
 
 
-def _incident_hours(incidents: pd.DataFrame, policy: Mapping) -> np.ndarray:
+def _incident_hours(incidents: pd.DataFrame, policy: Mapping[str, Any]) -> np.ndarray[Any, Any]:
     wl = policy["workload"]
     cats = incidents["category"].astype(str) if "category" in incidents \
         else pd.Series("other", index=incidents.index)
@@ -146,8 +148,9 @@ def _incident_hours(incidents: pd.DataFrame, policy: Mapping) -> np.ndarray:
     return hours * officers
 
 
-def workload_profile(incidents: pd.DataFrame, beat_of_incident, *, policy: Mapping | None = None,
-                     period_days: float | None = None, beat_ids=None) -> pd.DataFrame:
+def workload_profile(incidents: pd.DataFrame, beat_of_incident: Any, *,
+                     policy: Mapping[str, Any] | None = None, period_days: float | None = None,
+                     beat_ids: Sequence[Any] | None = None) -> pd.DataFrame:
     """Committed officer-hours per week by beat and hour of week.
 
     Parameters
@@ -178,17 +181,16 @@ def workload_profile(incidents: pd.DataFrame, beat_of_incident, *, policy: Mappi
     >>> float(prof.loc["b1", 9]), float(prof.loc["b1", 6 * 24 + 9]), float(prof.sum(axis=1).iloc[0])
     (1.5, 2.0, 3.5)
     """
-    policy = policy if policy is not None else default_policy()
+    policy = section_or_default(policy, "policy")
     weeks = _weeks(incidents, policy, period_days)
     beats = pd.Series(np.asarray(beat_of_incident, dtype=object), index=incidents.index)
     keep = beats.notna().to_numpy()
-    if beat_ids is None:
-        beat_ids = pd.unique(beats[keep])
-    beat_ids = pd.Index([str(b) for b in beat_ids])
-    prof = np.zeros((len(beat_ids), HOURS_PER_WEEK))
+    wanted = pd.unique(beats[keep]) if beat_ids is None else beat_ids
+    index = pd.Index([str(b) for b in wanted])
+    prof = np.zeros((len(index), HOURS_PER_WEEK))
     if keep.any():
         inc = incidents.loc[keep]
-        code = beat_ids.get_indexer(beats[keep].astype(str))
+        code = index.get_indexer(beats[keep].astype(str))
         hours = _incident_hours(inc, policy) / weeks
         how = hour_of_week(inc["occurred_at"]) if "occurred_at" in inc \
             else np.full(len(inc), -1)
@@ -197,13 +199,13 @@ def workload_profile(incidents: pd.DataFrame, beat_of_incident, *, policy: Mappi
         np.add.at(prof, (code[timed], how[timed]), hours[timed])
         untimed = ok & (how < 0)
         if untimed.any():
-            spread = np.bincount(code[untimed], weights=hours[untimed], minlength=len(beat_ids))
+            spread = np.bincount(code[untimed], weights=hours[untimed], minlength=len(index))
             prof += spread[:, None] / HOURS_PER_WEEK
-    return pd.DataFrame(prof, index=pd.Index(beat_ids, name="beat_id"),
+    return pd.DataFrame(prof, index=pd.Index(index, name="beat_id"),
                         columns=range(HOURS_PER_WEEK))
 
 
-def _weeks(incidents: pd.DataFrame, policy: Mapping, period_days) -> float:
+def _weeks(incidents: pd.DataFrame, policy: Mapping[str, Any], period_days: float | None) -> float:
     days = period_days if period_days is not None else policy["workload"]["period_days"]
     if not days:
         if len(incidents) == 0:
@@ -214,9 +216,10 @@ def _weeks(incidents: pd.DataFrame, policy: Mapping, period_days) -> float:
     return float(days) / 7.0
 
 
-def workload_requirement(incidents: pd.DataFrame, beat_of_incident, *,
-                         policy: Mapping | None = None, period_days: float | None = None,
-                         beat_ids=None) -> pd.DataFrame:
+def workload_requirement(incidents: pd.DataFrame, beat_of_incident: Any, *,
+                         policy: Mapping[str, Any] | None = None,
+                         period_days: float | None = None,
+                         beat_ids: Sequence[Any] | None = None) -> pd.DataFrame:
     """Officers each beat needs for its incident workload (see the module docstring).
 
     Parameters
@@ -244,7 +247,7 @@ def workload_requirement(incidents: pd.DataFrame, beat_of_incident, *,
     >>> r.loc["b1", "peak_hour"]
     'Mon 10:00'
     """
-    policy = policy if policy is not None else default_policy()
+    policy = section_or_default(policy, "policy")
     wl = policy["workload"]
     beats = pd.Series(np.asarray(beat_of_incident, dtype=object), index=incidents.index)
     prof = workload_profile(incidents, beats, policy=policy, period_days=period_days,

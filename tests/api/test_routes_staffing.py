@@ -1,4 +1,4 @@
-"""HTTP endpoints of api/routes_staffing.py on the committed sample project.
+"""HTTP endpoints of api/routes/staffing.py on the committed sample project.
 
 The sample district (sample-geodata/ningbo-jiangbei.gpkg: 12 beats in 2 stations and
 3 responsibility areas, governance grids, a year of incidents, no planned basic grids)
@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from beatgrid.api.commands.staffing import (ALIGNMENT_LAYERS, HOTSPOT_LAYERS,
-                                            STAFFING_LAYERS)
 from beatgrid.api.routes.staffing import NOTES_HEADER
 from beatgrid.api.service import create_app
+from beatgrid.gis import Project
 from beatgrid.gis.policing.alignment import align_project
 from beatgrid.gis.policing.hotspots import hotspots_project
-from beatgrid.gis.io import project as store
 from beatgrid.gis.policing.staffing import SEVERITY_LEVELS, assess_project
+from beatgrid.gis.policing.workflow import ALIGNMENT_LAYERS, HOTSPOT_LAYERS, STAFFING_LAYERS
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-geodata" / "ningbo-jiangbei.gpkg"
 ROLES = ("officers", "auxiliaries", "floating_managers", "grid_workers")
@@ -45,7 +44,7 @@ def client(tmp_path_factory):
 def layers(client):
     """Every layer the endpoints read, from the copy under test."""
     names = sorted(set(STAFFING_LAYERS) | set(ALIGNMENT_LAYERS) | set(HOTSPOT_LAYERS))
-    return store.read_project(Path(client.app.state.project.location), names)
+    return Project.open(client.app.state.project.location).read(names)
 
 
 @pytest.fixture(scope="module")
@@ -257,10 +256,10 @@ def test_results_follow_project_changes(tmp_path):
     client = _client(tmp_path)
     before = {r["beat_id"]: r for r in client.get("/staffing").json()}
     beat = min(before)
-    path = Path(client.app.state.project.location)
-    staff = store.read_layer(path, "staff")
+    project = Project.open(client.app.state.project.location)
+    staff = project.layer("staff")
     staff.loc[staff["beat_id"] == beat, "community_officers"] += 5
-    store.write_layers(path, {"staff": staff}, validate=False)
+    project.write({"staff": staff}, validate=False)
     after = {r["beat_id"]: r for r in client.get("/staffing").json()}
     assert after[beat]["officers_actual"] == before[beat]["officers_actual"] + 5
     assert after[beat]["officers_gap"] == 0

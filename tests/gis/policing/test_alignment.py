@@ -15,7 +15,7 @@ import shapely
 from beatgrid.gis.policing.alignment import (BEAT_COLUMNS, GRID_COLUMNS, align_project,
                                     governance_alignment, overlay_pieces)
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.policing.policy import load_policy
+from beatgrid.gis.policing.settings import load_policing_settings
 
 CRS = 32651
 
@@ -93,9 +93,9 @@ def test_area_decides_without_households(beats, gov):
     assert b.loc["B", "alignment_score"] == pytest.approx(5000 / 7500, abs=1e-6)
 
 
-def test_threshold_is_a_policy_key(beats, gov, buildings):
-    loose = load_policy({"alignment": {"min_share": 0.7}})
-    res = governance_alignment(gov, beats, buildings=buildings, policy=loose)
+def test_threshold_is_a_setting(beats, gov, buildings):
+    loose = load_policing_settings({"alignment": {"min_share": 0.7}})
+    res = governance_alignment(gov, beats, buildings=buildings, settings=loose)
     assert res.grids["aligned"].all()               # G3: 0.7 >= 0.7
     assert len(res.reassignments) == 0
     res = governance_alignment(gov, beats, buildings=buildings, min_share=0.75)

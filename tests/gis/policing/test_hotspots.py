@@ -13,7 +13,7 @@ import shapely
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.policing.hotspots import (GI_COLUMNS, gi_star, hotspots_project, kernel_density,
                                    period_change, period_windows, zone_counts)
-from beatgrid.gis.policing.policy import load_policy
+from beatgrid.gis.policing.settings import load_policing_settings
 
 CRS = 32651
 
@@ -167,8 +167,8 @@ def test_hotspots_project_on_beats():
                             "occurred_at": pd.Timestamp("2023-01-01")
                             + pd.to_timedelta(rng.integers(0, 365, 200), unit="D")},
                            geometry=shapely.points(xy), crs=CRS).to_crs(4490)
-    policy = load_policy({"hotspots": {"permutations": 99}})
-    res = hotspots_project({"beats": beats, "incidents": inc}, policy=policy)
+    settings = load_policing_settings({"hotspots": {"permutations": 99}})
+    res = hotspots_project({"beats": beats, "incidents": inc}, settings=settings)
     assert res.zone_kind == "beats"
     hot = set(res.zones.loc[res.zones.hotspot == "hot", "zone_id"])
     assert hot and hot <= {"c0", "c1", "c4", "c5"}

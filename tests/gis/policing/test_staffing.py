@@ -1,4 +1,4 @@
-"""Staffing rules on small hand-computed fixtures (gis/staffing.py).
+"""Staffing rules on small hand-computed fixtures (gis/policing/staffing.py, rooms.py).
 
 Every expected number is worked out by hand in the comment next to it; the rounding
 is the shipped policy's (``ceil``) unless the test overrides it.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from beatgrid.gis.policing.staffing import (GAP_COLUMNS, RULES, assess, rollup, room_review,
-                                   rule_requirements)
 from beatgrid.gis.policing.policy import load_policy
+from beatgrid.gis.policing.rooms import room_review
+from beatgrid.gis.policing.staffing import GAP_COLUMNS, RULES, assess, rollup, rule_requirements
 
 
 def beat(beat_id="b", *, reg=1000, flo=0, hh=400, grids=1, room_type=2, officers=1, aux=2,

@@ -1,4 +1,4 @@
-"""Beats (gis/beats.py) and responsibility areas (gis/responsibility_areas.py)."""
+"""Beats (gis/policing/beats.py) and responsibility areas (gis/policing/areas.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from beatgrid.gis.policing import beats as beats_mod
-from beatgrid.gis.policing import areas as ra_mod
-from beatgrid.gis.policing.beats import adjacency, beat_summary, derive_beats, resolve_beats
-from beatgrid.gis.policing.areas import (_components, area_polygons, assign_loaded_areas,
-                                               balance_weights, grow_regions,
-                                               responsibility_areas)
+from beatgrid.gis.policing.areas import (area_polygons, assign_loaded_areas, balance_weights,
+                                         connected_components, grow_regions,
+                                         responsibility_areas)
+from beatgrid.gis.policing.beats import beat_summary, derive_beats, resolve_beats
+from beatgrid.gis.policing.location import adjacency
 from beatgrid.gis.errors import InputError
 
 X0, Y0, D = 121.50, 29.80, 0.01
@@ -119,7 +118,7 @@ def test_beat_summary_counts_everything(comms):
 
 def contiguous(beats, labels):
     adj = adjacency(beats)
-    return all(len(_components(adj, list(np.flatnonzero(labels == lab)))) == 1
+    return all(len(connected_components(adj, list(np.flatnonzero(labels == lab)))) == 1
                for lab in set(labels))
 
 
@@ -185,14 +184,3 @@ def test_area_polygons_and_loaded_areas():
     assert assign_loaded_areas(b, loaded).tolist() == ["L1", "L2"]
     kept = b.assign(responsibility_area_id=["X", None])
     assert assign_loaded_areas(kept, loaded).tolist() == ["X", "L2"]
-
-
-def test_moved_area_functions_stay_importable_from_beats():
-    from beatgrid.gis.policing.beats import responsibility_areas as old
-
-    assert old is responsibility_areas
-    for name in ("grow_regions", "balance_weights", "area_polygons", "assign_loaded_areas",
-                 "with_areas"):
-        assert getattr(beats_mod, name) is getattr(ra_mod, name)
-    with pytest.raises(AttributeError):
-        beats_mod.no_such_function  # noqa: B018

@@ -1,4 +1,5 @@
-"""The staffing policy file: shipped defaults, overrides, and every error naming key, value, fix."""
+"""The staffing policy and the policing settings: defaults, overrides, routing, every error
+naming key, value, fix."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ from pathlib import Path
 import pytest
 
 from beatgrid.api.errors import status_of
-from beatgrid.gis import schema
+from beatgrid.gis import Project, schema
+from beatgrid.gis.config import Config, default_config, default_path
 from beatgrid.gis.errors import PolicyError
-from beatgrid.gis.config import default_path
-from beatgrid.gis.policing.policy import (_CHECKS, _flatten, default_policy, load_policy,
-                                          round_count, validate_policy)
+from beatgrid.gis.policing.policy import (POLICY_CHECKS, default_policy, load_policy,
+                                          policy_sections, round_count, validate_policy)
+from beatgrid.gis.policing.settings import (METHOD_TABLES, SETTINGS_CHECKS,
+                                            load_policing_settings)
+from beatgrid.gis.policing.value_checks import flatten
+
+SAMPLE = Path(__file__).resolve().parents[3] / "sample-geodata" / "ningbo-jiangbei.gpkg"
 
 
 def test_shipped_defaults_are_the_seed_rules():
@@ -36,8 +42,10 @@ def test_defaults_cite_the_seed_files():
 
 
 def test_every_key_is_checked_and_categories_match_the_schema():
-    flat = dict(_flatten(default_policy()))
-    assert set(flat) == set(_CHECKS)
+    flat = dict(flatten(default_policy(), POLICY_CHECKS))
+    assert set(flat) == set(POLICY_CHECKS)
+    settings = dict(flatten(load_policing_settings(), SETTINGS_CHECKS))
+    assert set(settings) == set(SETTINGS_CHECKS)
     p = default_policy()
     assert set(p["workload"]["handling_hours"]) == set(schema.INCIDENT_CATEGORIES)
     assert set(p["workload"]["officers_per_incident"]) == set(schema.INCIDENT_CATEGORIES)
@@ -125,3 +133,66 @@ def test_round_count():
     assert round_count([0.2, 1.0, 1.2], "ceil").tolist() == [1, 1, 2]
     with pytest.raises(PolicyError):
         round_count(1.0, "up")
+
+
+# -- two sections: the policy (staffing.toml) and the method settings (policing.toml) -----
+
+def test_the_two_shipped_files_hold_their_own_tables():
+    config = default_config()
+    assert set(config.policing) == set(METHOD_TABLES)
+    assert not set(config.policy) & set(METHOD_TABLES)
+    assert default_path("policing").name == "policing.toml"
+    assert config.policing["responsibility_areas"]["beats_per_area"] == 5
+    assert config.policy["officers"]["per_beat"] == 1
+
+
+def test_config_runs_the_value_checks_of_both_sections():
+    with pytest.raises(PolicyError, match="'auxiliaries.per_officer' has value -1.0"):
+        Config.load(policy={"auxiliaries": {"per_officer": -1}})
+    with pytest.raises(PolicyError, match="'hotspots.weights' has value 'rook'"):
+        Config.load(policing={"hotspots": {"weights": "rook"}})
+    with pytest.raises(PolicyError, match="ascend"):
+        Config.load(settings={"policy": {"severity": {"high": 0.1}}})
+
+
+def test_policy_file_tables_are_routed_to_their_sections(tmp_path: Path):
+    f = tmp_path / "city.toml"
+    f.write_text("version = 1\n[officers]\nper_beat = 2\n[beats]\nrural_merge = true\n"
+                 "[hotspots]\npermutations = 99\n", encoding="utf-8")
+    sections = policy_sections(f)
+    assert sections == {"policy": {"version": 1, "officers": {"per_beat": 2}},
+                        "policing": {"beats": {"rural_merge": True},
+                                     "hotspots": {"permutations": 99}}}
+    project = Project.open(SAMPLE, **sections)
+    assert project.config.policy["officers"]["per_beat"] == 2
+    assert project.config.policing["beats"]["rural_merge"] is True
+    assert project.config.policing["hotspots"]["permutations"] == 99
+    assert policy_sections({"alignment": {"min_share": 0.5}}) == {
+        "policing": {"alignment": {"min_share": 0.5}}}
+
+
+@pytest.mark.parametrize("override,message", [
+    ({"hotspots": {"weights": "rook"}}, "staffing policy: 'hotspots.weights' has value 'rook'"),
+    ({"beats": {"rural_merges": True}}, "staffing policy: unknown key 'beats.rural_merges'"),
+    ({"offficers": {}}, "staffing policy: unknown key 'offficers'"),
+    ({"officers": {"per_beat": -1}}, "staffing policy: 'officers.per_beat' has value -1"),
+])
+def test_routed_policy_errors_name_the_source(override, message):
+    with pytest.raises(PolicyError) as info:
+        policy_sections(override)
+    assert message in str(info.value)
+
+
+def test_routed_policy_file_errors_name_the_file(tmp_path: Path):
+    f = tmp_path / "typo.toml"
+    f.write_text("[alignment]\nmin_shares = 0.8\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        policy_sections(f)
+    assert info.value.message.startswith(f"{f}: unknown key 'alignment.min_shares'")
+    assert "alignment.min_share" in info.value.fix
+
+
+def test_load_policy_refuses_method_tables():
+    with pytest.raises(PolicyError, match=r"\[alignment\] is a policing method setting") as info:
+        load_policy({"alignment": {"min_share": 0.7}})
+    assert "policing" in info.value.fix
