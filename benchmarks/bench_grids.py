@@ -3,7 +3,8 @@
 Part 1 feeds the *same atomic units* (street blocks and building cells of one region,
 about ``--units`` of them) to
 
-* BeatGrid (:func:`beatgrid.gis.grids.partition.generate_grids` with ``units=``),
+* BeatGrid (:func:`beatgrid.gis.grids.partition.generate_grids` with ``units=``; the
+  ``project.grids.generate`` of a project calls it),
 * spopt ``MaxPHeuristic`` (threshold 300 households, attributes: unit centroids; one
   construction and one annealing iteration by default — spopt's defaults, 99 and 10,
   take far longer),
@@ -50,10 +51,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
+from beatgrid.gis.config import default_config  # noqa: E402
+from beatgrid.gis.grids.band import band_from_settings  # noqa: E402
+from beatgrid.gis.grids.partition import generate_grids  # noqa: E402
 from beatgrid.gis.grids.units import build_units  # noqa: E402
-from beatgrid.gis.grids.partition import band_from_settings, generate_grids  # noqa: E402
 from beatgrid.gis.sample import generate_district  # noqa: E402
-from beatgrid.gis.config import load_settings  # noqa: E402
 
 #: Units per household in the sample district (measured): used to size part 1.
 UNITS_PER_HOUSEHOLD = 0.1
@@ -151,7 +153,7 @@ def run_gerrychain(units, edges, k, lo, hi, seed):
 
 
 def part_one(args, out):
-    settings = load_settings("grids")
+    settings = default_config().grids
     band = band_from_settings(settings)
     t0 = time.perf_counter()
     region, layers, bld, units = region_units(args.units, args.seed)

@@ -9,11 +9,32 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence, Set
+from typing import Any
 
-def is_connected(adj: list, members: set, removed=None) -> bool:
+Adjacency = Sequence[Sequence[Any]] | Mapping[Any, Sequence[Any]]
+
+
+def is_connected(adj: Adjacency, members: Set[Any], removed: Hashable | None = None) -> bool:
     """Whether ``members`` minus ``removed`` is connected in the adjacency lists ``adj``.
 
     An empty remainder counts as not connected (a region must keep a unit).
+
+    Parameters
+    ----------
+    adj
+        Neighbours of every unit (``adj[u]``).
+    members
+        The units of the region.
+    removed
+        A unit taken out of the region first (would the region stay in one piece?).
+
+    Examples
+    --------
+    >>> is_connected([[1], [0], []], {0, 1, 2})
+    False
+    >>> is_connected([[1], [0]], {0}, removed=0)
+    False
     """
     rest = members if removed is None else members - {removed}
     if not rest:

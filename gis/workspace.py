@@ -89,7 +89,8 @@ class Workspace:
         >>> sorted(Workspace(open_store("sample-geodata/ningbo-jiangbei.gpkg")).read(["beats", "staff"]))
         ['beats', 'staff']
         """
-        return {name: self.layer(name) for name in (names or schema.LAYER_ORDER)}
+        return {name: self.layer(name)
+                for name in (names if names is not None else schema.LAYER_ORDER)}
 
     @property
     def layers(self) -> dict[str, pd.DataFrame]:

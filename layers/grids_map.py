@@ -7,12 +7,24 @@ grid-level violation, the gap / overlap / cut area where it has one).
 
 Examples
 --------
->>> m = grids_map(grids, communities=communities, violations=violations)   # doctest: +SKIP
->>> save_map(m, "grids.html")                                              # doctest: +SKIP
+>>> import tempfile
+>>> from pathlib import Path
+>>> from beatgrid.gis import Project
+>>> project = Project.open("sample-geodata/ningbo-jiangbei.gpkg")
+>>> plan = project.grids.generate(communities=["C05"])
+>>> path = save_grids_map(Path(tempfile.mkdtemp()) / "grids.html", plan.grids,
+...                       minimum=plan.band.lo, maximum=plan.band.hi,
+...                       violations=plan.violations, title="C05")
+>>> "Households per grid" in path.read_text(encoding="utf-8")
+True
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import folium
 import geopandas as gpd
 import pandas as pd
 
@@ -24,7 +36,7 @@ VIOLATION_COLOR = "#d7191c"
 def grids_map(grids: gpd.GeoDataFrame, *, minimum: float, maximum: float,
               communities: gpd.GeoDataFrame | None = None,
               violations: pd.DataFrame | None = None, title: str | None = None,
-              tiles: str | None = None):
+              tiles: str | None = None) -> folium.Map:
     """A folium map of the grids.
 
     Parameters
@@ -87,6 +99,16 @@ def grids_map(grids: gpd.GeoDataFrame, *, minimum: float, maximum: float,
     return m
 
 
-def save_grids_map(path, grids, **kwargs):
-    """:func:`grids_map` written to ``path`` (offline HTML); returns the path."""
+def save_grids_map(path: str | Path, grids: gpd.GeoDataFrame, **kwargs: Any) -> Path:
+    """:func:`grids_map` written to ``path`` (offline HTML); returns the path.
+
+    Parameters
+    ----------
+    path
+        The HTML file.
+    grids
+        The grids layer.
+    **kwargs
+        Options of :func:`grids_map` (``minimum`` and ``maximum`` are required).
+    """
     return base.save_map(grids_map(grids, **kwargs), path)

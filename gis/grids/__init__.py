@@ -1,1 +1,20 @@
-"""gis/grids."""
+"""Basic grids (基础网格): communities split into contiguous grids of 300-500 households.
+
+Reached through a project: ``project.grids`` is a
+:class:`~beatgrid.gis.grids.workflow.GridPlanning` (generate, rebalance, check, metrics,
+editor, save, move_buildings). The modules, from the bottom up: :mod:`.band` (the
+household band), :mod:`.geometry`, :mod:`.cells`, :mod:`.blocks` and :mod:`.units` (atomic
+units), :mod:`.unit_graph`, :mod:`.search` and :mod:`.repair` (the search on the unit
+graph), :mod:`.community` and :mod:`.partition` (the plan of one community, of all),
+:mod:`.plan` (:class:`~beatgrid.gis.grids.plan.GridPlan` and the reasons), :mod:`.codes`,
+:mod:`.checks`, :mod:`.metrics`, :mod:`.editing` (the map editor's operations),
+:mod:`.apply` (writing a plan back), :mod:`.sessions` and :mod:`.workflow`.
+
+Examples
+--------
+>>> from beatgrid.gis import Project
+>>> plan = Project.open("sample-geodata/ningbo-jiangbei.gpkg").grids.generate(
+...     communities=["C05"])
+>>> len(plan.grids), plan.ok
+(5, True)
+"""

@@ -27,25 +27,31 @@ Violation kinds (:data:`VIOLATIONS`):
 
 Examples
 --------
->>> violations = check_grids(grids, communities=communities, buildings=buildings)  # doctest: +SKIP
->>> violations[["kind", "grid_id", "value", "rule"]]                             # doctest: +SKIP
+>>> from beatgrid.gis import Project
+>>> project = Project.open("sample-geodata/ningbo-jiangbei.gpkg")     # no grids planned yet
+>>> violations = check_grids(project.layer("grids"), communities=project.layer("communities"))
+>>> sorted(set(violations["kind"])), len(violations), has_errors(violations)
+(['gap'], 12, True)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from beatgrid.gis.config import section_or_default
 from beatgrid.gis.crs import metric_crs
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.config import load_settings
+from beatgrid.gis.grids.band import Band, band_from_settings
 
 #: Violation kind -> (severity, rule text).
-VIOLATIONS = {
+VIOLATIONS: dict[str, tuple[str, str]] = {
     "households_below_min": ("error", "households >= {lo}"),
     "households_above_max": ("error", "households <= {hi}"),
     "households_mismatch": ("warning", "stored households = households of its buildings"),
@@ -66,20 +72,35 @@ VIOLATION_COLUMNS = ["kind", "severity", "grid_id", "community_id", "other_id", 
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: which grid, what figure, which rule."""
+    """One broken rule: which grid, what figure, which rule.
+
+    Examples
+    --------
+    >>> violation("gap", None, "C01", 12.5, "m2", "12 m2 in no grid").rule
+    'every square metre of a community is in a grid (无缝覆盖)'
+    """
 
     kind: str
-    grid_id: object
-    community_id: object
+    grid_id: Any
+    community_id: Any
     value: float
     unit: str
     rule: str
     message: str
-    other_id: object = None
+    other_id: Any = None
     severity: str = "error"
 
 
-def _v(kind, grid_id, community_id, value, unit, message, band=None, other_id=None):
+def violation(kind: str, grid_id: Any, community_id: Any, value: float, unit: str,
+              message: str, band: Band | None = None, other_id: Any = None) -> Violation:
+    """A :class:`Violation` of ``kind`` (its severity and rule from :data:`VIOLATIONS`).
+
+    Examples
+    --------
+    >>> violation("households_below_min", "G1", "C", 250, "households", "250 households",
+    ...           band=Band(300, 500, 400)).rule
+    'households >= 300'
+    """
     sev, rule = VIOLATIONS[kind]
     if band is not None:
         rule = rule.format(lo=band.lo, hi=band.hi)
@@ -87,15 +108,24 @@ def _v(kind, grid_id, community_id, value, unit, message, band=None, other_id=No
                      unit=unit, rule=rule, message=message, other_id=other_id, severity=sev)
 
 
-def _frame(violations: list[Violation]) -> pd.DataFrame:
+def violation_frame(violations: Iterable[Violation]) -> pd.DataFrame:
+    """Violations as a frame of :data:`VIOLATION_COLUMNS` (empty with the columns).
+
+    Examples
+    --------
+    >>> list(violation_frame([]).columns) == VIOLATION_COLUMNS
+    True
+    """
+    violations = list(violations)
     if not violations:
         return pd.DataFrame(columns=VIOLATION_COLUMNS)
     return pd.DataFrame([asdict(v) for v in violations])[VIOLATION_COLUMNS]
 
 
 def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
-                buildings: gpd.GeoDataFrame | None = None, grid_ids=None, band=None,
-                settings: dict | None = None) -> pd.DataFrame:
+                buildings: gpd.GeoDataFrame | None = None,
+                grid_ids: Iterable[Any] | None = None, band: Band | None = None,
+                settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """List every violation of the grid rules.
 
     Parameters
@@ -111,9 +141,9 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
         Check only these grids (incremental re-check after an edit): geometry checks
         are limited to them and their neighbours, gaps to their communities.
     band
-        A :class:`~beatgrid.gis.grids.partition.Band` (default from settings).
+        A :class:`~beatgrid.gis.grids.band.Band` (default from settings).
     settings
-        Grid settings (``checks`` table).
+        Grid settings (``checks`` table; the shipped ones when None).
 
     Returns
     -------
@@ -129,9 +159,9 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
     >>> check_grids(g)[["kind", "grid_id", "value"]].values.tolist()
     [['households_below_min', 'a', 250.0], ['overlap', 'a', 50.0]]
     """
-    from beatgrid.gis.grids.partition import band_from_settings
-
-    settings = settings if settings is not None else load_settings("grids")
+    settings = section_or_default(settings, "grids")
+    if grid_ids is not None:
+        grid_ids = list(grid_ids)
     band = band if band is not None else band_from_settings(settings)
     cfg = settings["checks"]
     tol = cfg["area_tolerance_m2"]
@@ -139,8 +169,8 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
     if grids is None or len(grids) == 0:
         if communities is not None and len(communities):
             for cid in communities["id"]:
-                out.append(_v("gap", None, cid, 0, "m2", "the community has no grid"))
-        return _frame(out)
+                out.append(violation("gap", None, cid, 0, "m2", "the community has no grid"))
+        return violation_frame(out)
     for col in ("id", "community_id"):
         if col not in grids.columns:
             raise InputError(f"the grids layer has no {col!r} column",
@@ -164,15 +194,15 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
         counted = bh.groupby(bld["grid_id"]).sum()
         hh = g["id"].map(counted).fillna(0).to_numpy(float)
         for i in np.flatnonzero(focus & (np.abs(hh - stored) > 0.5)):
-            out.append(_v("households_mismatch", ids[i], comm_of[i], stored[i], "households",
+            out.append(violation("households_mismatch", ids[i], comm_of[i], stored[i], "households",
                           f"stored {stored[i]:.0f} households, its buildings hold {hh[i]:.0f}"))
     for i in np.flatnonzero(focus):
         if hh[i] < band.lo:
-            out.append(_v("households_below_min", ids[i], comm_of[i], hh[i], "households",
+            out.append(violation("households_below_min", ids[i], comm_of[i], hh[i], "households",
                           f"{hh[i]:.0f} households, {band.lo - hh[i]:.0f} below the minimum",
                           band=band))
         elif hh[i] > band.hi:
-            out.append(_v("households_above_max", ids[i], comm_of[i], hh[i], "households",
+            out.append(violation("households_above_max", ids[i], comm_of[i], hh[i], "households",
                           f"{hh[i]:.0f} households, {hh[i] - band.hi:.0f} above the maximum",
                           band=band))
 
@@ -182,12 +212,12 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
         parts = shapely.get_parts(geoms[i])
         parts = parts[shapely.area(parts) > tol]
         if len(parts) > 1:
-            out.append(_v("multipart", ids[i], comm_of[i], len(parts), "pieces",
+            out.append(violation("multipart", ids[i], comm_of[i], len(parts), "pieces",
                           f"the grid is in {len(parts)} pieces"))
         holes = [shapely.Polygon(r) for p in parts for r in p.interiors]
         holes = [h for h in holes if h.area > tol]
         if holes:
-            out.append(_v("hole", ids[i], comm_of[i], sum(h.area for h in holes), "m2",
+            out.append(violation("hole", ids[i], comm_of[i], sum(h.area for h in holes), "m2",
                           f"{len(holes)} hole(s) of {sum(h.area for h in holes):,.0f} m2"))
     del parts_n
     shells = shapely.polygons(shapely.get_exterior_ring(shapely.get_parts(geoms)))
@@ -199,7 +229,7 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
         owner = shell_owner[s]
         if owner == j or not (focus[owner] or focus[j]):
             continue
-        out.append(_v("enclave", ids[j], comm_of[j], shapely.area(geoms[j]), "m2",
+        out.append(violation("enclave", ids[j], comm_of[j], shapely.area(geoms[j]), "m2",
                       f"the grid lies inside grid {ids[owner]}", other_id=ids[owner]))
 
     # -- overlaps -------------------------------------------------------------------
@@ -210,7 +240,7 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
         area = shapely.area(shapely.intersection(geoms[a], geoms[b]))
         for x, y, ar in zip(a, b, area):
             if ar > tol:
-                out.append(_v("overlap", ids[x], comm_of[x], ar, "m2",
+                out.append(violation("overlap", ids[x], comm_of[x], ar, "m2",
                               f"overlaps grid {ids[y]} by {ar:,.0f} m2", other_id=ids[y]))
 
     # -- communities: outside and gaps ----------------------------------------------
@@ -221,12 +251,12 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
         for i in np.flatnonzero(focus):
             cgeom = cm.get(comm_of[i])
             if cgeom is None:
-                out.append(_v("outside_community", ids[i], comm_of[i], shapely.area(geoms[i]),
+                out.append(violation("outside_community", ids[i], comm_of[i], shapely.area(geoms[i]),
                               "m2", f"community {comm_of[i]!r} does not exist"))
                 continue
             outside = shapely.area(shapely.difference(geoms[i], cgeom))
             if outside > tol:
-                out.append(_v("outside_community", ids[i], comm_of[i], outside, "m2",
+                out.append(violation("outside_community", ids[i], comm_of[i], outside, "m2",
                               f"{outside:,.0f} m2 lie outside community {comm_of[i]}"))
         comms = pd.unique(comm_of[focus]) if grid_ids is not None else cm.index
         for cid in comms:
@@ -237,7 +267,7 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
             for part in shapely.get_parts(rest):
                 if part.area > tol:
                     # a gap fully enclosed by one grid is already reported as its hole
-                    out.append(_v("gap", None, cid, part.area, "m2",
+                    out.append(violation("gap", None, cid, part.area, "m2",
                                   f"{part.area:,.0f} m2 of community {cid} in no grid near "
                                   f"({part.representative_point().x:.0f}, "
                                   f"{part.representative_point().y:.0f})"))
@@ -252,7 +282,7 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
         if grid_ids is None:
             for k in np.flatnonzero(row < 0):
                 known = bgid[k] is not None and bgid[k] == bgid[k]
-                out.append(_v("building_unassigned", bgid[k] if known else None, None,
+                out.append(violation("building_unassigned", bgid[k] if known else None, None,
                               float(pd.to_numeric(bld["households"].iloc[k], errors="coerce") or 0),
                               "households", f"building {bids[k]} is in no grid"
                               + (f" (unknown grid {bgid[k]!r})" if known else "")))
@@ -271,26 +301,39 @@ def check_grids(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None
                 for k, o in zip(sel[has_c], off):
                     if o > cfg["building_cut_share"] * max(shapely.area(bgeo[k]), 1e-9):
                         r = row[k]
-                        out.append(_v("building_on_community_boundary", ids[r], comm_of[r], o, "m2",
+                        out.append(violation("building_on_community_boundary", ids[r], comm_of[r], o, "m2",
                                       f"building {bids[k]} has {o:,.0f} m2 outside community "
                                       f"{comm_of[r]}"))
             cut = shapely.area(shapely.difference(inside_c, ggeo))
             for k, c, ba in zip(sel, cut, barea):
                 if c > cfg["building_cut_share"] * ba:
                     r = row[k]
-                    out.append(_v("building_cut", ids[r], comm_of[r], c, "m2",
+                    out.append(violation("building_cut", ids[r], comm_of[r], c, "m2",
                                   f"building {bids[k]} has {c:,.0f} m2 of {ba:,.0f} m2 outside "
                                   f"its grid"))
-    return _frame(out)
+    return violation_frame(out)
 
 
 def has_errors(violations: pd.DataFrame) -> bool:
-    """Whether any violation is an error (warnings do not fail ``grids check``)."""
+    """Whether any violation is an error (warnings do not fail ``grids check``).
+
+    Examples
+    --------
+    >>> has_errors(violation_frame([]))
+    False
+    """
     return bool(len(violations) and (violations["severity"] == "error").any())
 
 
 def format_violations(violations: pd.DataFrame, *, limit: int | None = 200) -> str:
-    """Readable lines: ``[kind] grid G (community C): message; rule: ...``."""
+    """Readable lines: ``[severity] kind: grid G (community C): message; rule: ...``.
+
+    Examples
+    --------
+    >>> print(format_violations(violation_frame([violation("gap", None, "C01", 20, "m2",
+    ...                                                    "20 m2 in no grid")])))
+    [error] gap: no grid (community C01): 20 m2 in no grid; rule: every square metre of a community is in a grid (无缝覆盖)
+    """
     lines = []
     for _, v in violations.head(limit or len(violations)).iterrows():
         where = f"grid {v['grid_id']}" if v["grid_id"] is not None else "no grid"

@@ -1,160 +1,49 @@
-"""Metrics and codes of basic grids.
+"""Metrics of basic grids and of a plan.
 
-Per grid: households and deviation from the target, Polsby-Popper (4 pi A / P^2) and
-convex-hull ratio (A / hull area), share of the border (inside the community) that runs
-along a street, estates split. Per plan: households (min, max, mean, share in range,
-largest deviation from the target), mean compactness, street-border share, estates
-split and households moved against a previous plan.
-
-Grid codes are hierarchical, in the style of CJ/T 349-2010 and Beijing DB11/T
-2157-2023: district (6 digits), subdistrict (3), community (3) and a 2-digit sequence
-numbered west to east in rows from north to south; the format is ``codes.format`` in
-the grid settings.
+Per grid (:func:`grid_metrics`): households and deviation from the target,
+Polsby-Popper (4 pi A / P^2) and convex-hull ratio (A / hull area), share of the border
+(inside the community) that runs along a street, estates split. Per plan
+(:func:`plan_summary`): households (min, max, mean, share in range, largest deviation
+from the target), mean compactness, street-border share, estates split and households
+moved against a previous plan (:func:`households_moved`). Grid codes are in
+:mod:`beatgrid.gis.grids.codes`.
 
 Examples
 --------
->>> metrics = grid_metrics(grids, communities=communities, streets=streets)  # doctest: +SKIP
->>> plan_summary(metrics, band=Band(300, 500, 400))                          # doctest: +SKIP
+>>> from beatgrid.gis import Project
+>>> project = Project.open("sample-geodata/ningbo-jiangbei.gpkg")
+>>> plan = project.grids.generate(communities=["C05"])
+>>> summary = plan_summary(plan.metrics, band=plan.band)
+>>> summary["grids"], summary["share_in_range"], summary["band"]
+(5, 1.0, '[300, 500] target 400')
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from beatgrid.gis.config import section_or_default
 from beatgrid.gis.crs import metric_crs
-from beatgrid.gis.config import load_settings
+from beatgrid.gis.grids.band import Band, band_from_settings
+# assign_codes and reading_order were defined here before grid codes got their module
+from beatgrid.gis.grids.codes import assign_codes, reading_order
+
+__all__ = ["METRIC_COLUMNS", "grid_metrics", "households_moved", "plan_summary",
+           "format_summary", "assign_codes", "reading_order"]
 
 METRIC_COLUMNS = ["id", "community_id", "households", "in_range", "deviation", "area_m2",
                   "perimeter_m", "polsby_popper", "convex_hull_ratio", "street_border_share",
                   "estates_split"]
 
 
-# ------------------------------------------------------------------------------------
-# Codes
-# ------------------------------------------------------------------------------------
-
-def reading_order(points: np.ndarray, *, row_height: float) -> np.ndarray:
-    """Rank of points numbered west to east in rows from north to south.
-
-    Examples
-    --------
-    >>> reading_order(np.array([[0, 0], [10, 0], [0, 10], [10, 10]]), row_height=5).tolist()
-    [2, 3, 0, 1]
-    """
-    if len(points) == 0:
-        return np.empty(0, dtype=int)
-    y_top = points[:, 1].max()
-    row = np.floor((y_top - points[:, 1]) / max(row_height, 1e-12)).astype(int)
-    order = np.lexsort((points[:, 0], row))
-    rank = np.empty(len(points), dtype=int)
-    rank[order] = np.arange(len(points))
-    return rank
-
-
-def _code_parts(row) -> dict | None:
-    code = re.sub(r"\D", "", str(row.get("code", "") or ""))
-    if len(code) < 12:
-        return None
-    sub = re.sub(r"\D", "", str(row.get("subdistrict_code", "") or "")) or code[6:9]
-    return {"district": code[:6], "subdistrict": sub[-3:].zfill(3), "community": code[9:12],
-            "community_code": code}
-
-
-def assign_codes(grids: gpd.GeoDataFrame, communities: pd.DataFrame | None, *,
-                 settings: dict | None = None, taken=(), keep_ids=None,
-                 keep_codes=None) -> tuple[list, list]:
-    """Ids and codes of grids, numbered per community west to east, north to south.
-
-    Parameters
-    ----------
-    grids
-        Grids with ``community_id`` and geometry.
-    communities
-        Communities with ``id``, ``code`` (12-digit administrative code) and optionally
-        ``subdistrict_code``; a community without a code uses ``codes.fallback_format``.
-    settings
-        Grid settings (``codes`` table).
-    taken
-        Ids already used (locked grids): never given again.
-    keep_ids, keep_codes
-        Per grid, an id / code to keep (stable mode), or null.
-
-    Returns
-    -------
-    (ids, codes)
-
-    Examples
-    --------
-    >>> import shapely, geopandas as gpd
-    >>> g = gpd.GeoDataFrame({"community_id": ["C1", "C1"]}, geometry=[
-    ...     shapely.box(121.51, 29.8, 121.52, 29.81), shapely.box(121.50, 29.8, 121.51, 29.81)],
-    ...     crs=4490)
-    >>> c = pd.DataFrame({"id": ["C1"], "code": ["330205001002"]})
-    >>> assign_codes(g, c)
-    (['C1-G02', 'C1-G01'], ['33020500100202', '33020500100201'])
-    """
-    cfg = (settings if settings is not None else load_settings("grids"))["codes"]
-    n = len(grids)
-    ids, codes = [None] * n, [None] * n
-    if n == 0:
-        return ids, codes
-    info = {}
-    if communities is not None and len(communities):
-        for _, row in pd.DataFrame(communities).iterrows():
-            info[row["id"]] = _code_parts(row)
-    metric = grids.to_crs(metric_crs(grids, layer="grids")) if grids.crs is not None and \
-        grids.crs.is_geographic else grids
-    pts = shapely.get_coordinates(shapely.point_on_surface(metric.geometry.values))
-    used = set(taken)
-    # dtype=object: with pandas' string/float dtypes, where(..., None) would give NaN back
-    keep_ids = [None] * n if keep_ids is None else [
-        k if pd.notna(k) else None for k in pd.Series(keep_ids, dtype=object)]
-    keep_codes = [None] * n if keep_codes is None else [
-        k if pd.notna(k) else None for k in pd.Series(keep_codes, dtype=object)]
-    used |= {k for k in keep_ids if k is not None}
-    used_codes = {k for k in keep_codes if k is not None}
-    comm = grids["community_id"].to_numpy(dtype=object)
-    for cid in pd.unique(comm):
-        rows = np.flatnonzero(comm == cid)
-        area = shapely.area(metric.geometry.values[rows])
-        row_h = cfg["row_height_share"] * float(np.sqrt(np.mean(area))) if len(area) else 1.0
-        rank = reading_order(pts[rows], row_height=row_h)
-        parts = info.get(cid)
-        seq = 0
-        for r in rows[np.argsort(rank)]:
-            if keep_ids[r] is not None:
-                ids[r] = keep_ids[r]
-                codes[r] = keep_codes[r] if keep_codes[r] is not None else None
-                continue
-            while True:
-                seq += 1
-                fields = {"community_id": cid, "seq": seq, "district": "", "subdistrict": "",
-                          "community": "", "community_code": ""}
-                if parts:
-                    fields.update(parts)
-                gid = cfg["id_format"].format(**fields)
-                code = (cfg["format"] if parts else cfg["fallback_format"]).format(**fields)
-                if gid not in used and code not in used_codes:
-                    break
-            ids[r], codes[r] = gid, code
-            used.add(gid)
-            used_codes.add(code)
-        for r in rows:
-            if codes[r] is None:
-                codes[r] = ""
-    return ids, codes
-
-
-# ------------------------------------------------------------------------------------
-# Metrics
-# ------------------------------------------------------------------------------------
-
-def _street_share(metric_grids, comm_geoms, streets_m, snap) -> np.ndarray:
+def _street_share(metric_grids: np.ndarray, comm_geoms: list[Any], streets_m: np.ndarray | None,
+                  snap: float) -> np.ndarray:
     out = np.full(len(metric_grids), np.nan)
     if streets_m is None or len(streets_m) == 0:
         return out
@@ -178,8 +67,8 @@ def _street_share(metric_grids, comm_geoms, streets_m, snap) -> np.ndarray:
 
 def grid_metrics(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | None = None,
                  streets: gpd.GeoDataFrame | None = None,
-                 buildings: gpd.GeoDataFrame | None = None, band=None,
-                 settings: dict | None = None) -> pd.DataFrame:
+                 buildings: gpd.GeoDataFrame | None = None, band: Band | None = None,
+                 settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Metrics of every grid.
 
     Parameters
@@ -195,7 +84,7 @@ def grid_metrics(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | Non
         Buildings with ``grid_id``, ``households`` and ``estate_id``: households are
         recounted from them and estates split are counted.
     band
-        A :class:`~beatgrid.gis.grids.partition.Band` (default from settings).
+        A :class:`~beatgrid.gis.grids.band.Band` (default from settings).
     settings
         Grid settings.
 
@@ -213,9 +102,7 @@ def grid_metrics(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | Non
     >>> round(float(m.loc[0, "polsby_popper"]), 3), bool(m.loc[0, "in_range"])
     (0.785, True)
     """
-    from beatgrid.gis.grids.partition import band_from_settings
-
-    settings = settings if settings is not None else load_settings("grids")
+    settings = section_or_default(settings, "grids")
     band = band if band is not None else band_from_settings(settings)
     if len(grids) == 0:
         return pd.DataFrame(columns=METRIC_COLUMNS)
@@ -282,12 +169,12 @@ def households_moved(new: pd.Series, old: pd.Series, households: pd.Series) -> i
     return int(round(total - kept))
 
 
-def plan_summary(metrics: pd.DataFrame, *, band, moved: int | None = None) -> dict:
+def plan_summary(metrics: pd.DataFrame, *, band: Band,
+                 moved: int | None = None) -> dict[str, Any]:
     """One-line figures of a plan from :func:`grid_metrics`.
 
     Examples
     --------
-    >>> from beatgrid.gis.grids.partition import Band
     >>> m = pd.DataFrame({"households": [300, 450, 520], "in_range": [True, True, False],
     ...     "deviation": [-100, 50, 120], "polsby_popper": [.5, .6, .7],
     ...     "convex_hull_ratio": [.8, .9, 1.], "street_border_share": [1., .5, np.nan],
@@ -315,6 +202,13 @@ def plan_summary(metrics: pd.DataFrame, *, band, moved: int | None = None) -> di
     return out
 
 
-def format_summary(summary: dict) -> str:
-    """The summary as ``key: value`` lines."""
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """The summary as ``key: value`` lines.
+
+    Examples
+    --------
+    >>> print(format_summary({"grids": 5, "min": 300}))
+    grids: 5
+    min: 300
+    """
     return "\n".join(f"{k}: {v}" for k, v in summary.items())

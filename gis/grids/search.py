@@ -1,18 +1,17 @@
-"""The search engine of the grid generator: recursive spanning-tree bisection and local repair.
+"""The search engine of the grid generator: recursive spanning-tree bisection.
 
-Pure numpy / scipy on the adjacency graph of one community's atomic units (no
-geometry). :func:`tree_partition` splits the units into ``k`` contiguous parts whose
-households lie in ``[lo, hi]``: it draws random spanning trees whose weights keep the
-cells of one street block (and of one estate) together, evaluates every tree edge as a
-cut in one vectorised pass (households, area and the street-weighted border length of
-both sides, via subtree sums over the DFS order and lowest common ancestors), keeps the
-most compact cut that leaves both sides splittable, and recurses with backtracking.
-:func:`improve` then moves border units between neighbouring parts while this lowers
-the weighted border length, keeping every part contiguous and in the band.
+Pure numpy / scipy on the adjacency graph of one community's atomic units
+(:class:`~beatgrid.gis.grids.unit_graph.UnitGraph`, no geometry).
+:func:`tree_partition` splits the units into ``k`` contiguous parts whose households lie
+in ``[lo, hi]``: it draws random spanning trees whose weights keep the cells of one
+street block (and of one estate) together, evaluates every tree edge as a cut in one
+vectorised pass (households, area and the street-weighted border length of both sides,
+via subtree sums over the DFS order and lowest common ancestors), keeps the most compact
+cut that leaves both sides splittable, and recurses with backtracking. Local repair of a
+plan (:func:`~beatgrid.gis.grids.repair.improve`) is in :mod:`beatgrid.gis.grids.repair`.
 
 Examples
 --------
->>> import numpy as np
 >>> g = lattice_graph(6, 6, households=25)
 >>> labels = tree_partition(g, 3, lo=250, hi=350, rng=np.random.default_rng(0))
 >>> sorted(np.bincount(labels, weights=g.h).astype(int).tolist())
@@ -21,86 +20,14 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components, depth_first_order, minimum_spanning_tree
+from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
-from beatgrid.gis.graph import is_connected
+from beatgrid.gis.grids.unit_graph import (UnitGraph, is_contiguous, lattice_graph,
+                                           outer_contact, subgraph)
 
-
-@dataclass
-class UnitGraph:
-    """Adjacency graph of the units of one community (local indices ``0..n-1``).
-
-    Attributes
-    ----------
-    h, area, ext
-        Households, area (m2) and length on the community boundary (m) per unit.
-    ei, ej
-        Edge end points (``ei < ej`` not required).
-    length
-        Shared border length (m) per edge (0 for virtual edges).
-    cost
-        Cost of cutting the edge (length weighted: streets 1, between buildings
-        ``non_street_border_cost``, through an estate more).
-    bias
-        Spanning-tree weight offset: low keeps two units together in the trees.
-    """
-
-    h: np.ndarray
-    area: np.ndarray
-    ext: np.ndarray
-    ei: np.ndarray
-    ej: np.ndarray
-    length: np.ndarray
-    cost: np.ndarray
-    bias: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return len(self.h)
-
-    def csr(self, weights: np.ndarray | None = None) -> sp.csr_matrix:
-        w = np.ones(len(self.ei)) if weights is None else weights
-        m = sp.coo_matrix((np.concatenate([w, w]), (np.concatenate([self.ei, self.ej]),
-                                                     np.concatenate([self.ej, self.ei]))),
-                          shape=(self.n, self.n))
-        return m.tocsr()
-
-
-def outer_contact(g, nodes) -> np.ndarray:
-    """Per unit, border length shared with the outside of the region ``nodes``.
-
-    The outside is the community boundary (``g.ext``) plus the units not in ``nodes``;
-    a part of the region with no such contact would be enclosed by the rest.
-    """
-    inside = np.zeros(g.n, bool)
-    inside[nodes] = True
-    leave_i = inside[g.ei] & ~inside[g.ej]
-    leave_j = inside[g.ej] & ~inside[g.ei]
-    outer = g.ext.copy()
-    outer += np.bincount(g.ei[leave_i], g.length[leave_i], g.n)
-    outer += np.bincount(g.ej[leave_j], g.length[leave_j], g.n)
-    return outer
-
-
-def lattice_graph(rows: int, cols: int, *, households=20) -> UnitGraph:
-    """A rows x cols lattice of unit squares (for tests and examples)."""
-    n = rows * cols
-    idx = np.arange(n).reshape(rows, cols)
-    ei = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
-    ej = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
-    ext = np.zeros(n)
-    for r in range(rows):
-        for c in range(cols):
-            ext[idx[r, c]] = (r == 0) + (r == rows - 1) + (c == 0) + (c == cols - 1)
-    h = np.broadcast_to(np.asarray(households, dtype=float), (n,)).astype(float)
-    m = len(ei)
-    return UnitGraph(h=h, area=np.ones(n), ext=ext, ei=ei, ej=ej, length=np.ones(m),
-                     cost=np.ones(m), bias=np.zeros(m))
-
+__all__ = ["tree_partition", "lattice_graph"]
 
 #: Two-way splits of at most this many units are solved exactly (all subsets).
 EXACT_MAX_UNITS = 14
@@ -127,24 +54,25 @@ BIG_REGION_UNITS = 1000
 ROUNDS_PER_SPLIT = 3
 
 
+#: A cut: (score, members of side A, grids of side A, grids of side B).
+Cut = tuple[float, np.ndarray, int, int]
+#: Parts of a split: the unit numbers of each part, or None when no split was found.
+Parts = list[np.ndarray] | None
+
+
 class _Budget:
-    def __init__(self, attempts: int):
+    def __init__(self, attempts: int) -> None:
         self.left = attempts
-        self.failed: set = set()  # (k, units) sub-problems known to have no split
+        self.failed: set[tuple[int, bytes]] = set()  # sub-problems known to have no split
 
     def spend(self) -> bool:
+        """Use one round; False when the budget is exhausted."""
         self.left -= 1
         return self.left >= 0
 
 
-def _subgraph(g: UnitGraph, nodes: np.ndarray, emask_cache: dict | None = None):
-    loc = np.full(g.n, -1, dtype=np.int64)
-    loc[nodes] = np.arange(len(nodes))
-    keep = (loc[g.ei] >= 0) & (loc[g.ej] >= 0)
-    return loc, np.flatnonzero(keep)
 
-
-def _structure(u, v, m):
+def _structure(u: np.ndarray, v: np.ndarray, m: int) -> tuple[sp.csr_matrix, np.ndarray]:
     """A CSR matrix of the edges (upper triangle) and the edge order of its data."""
     a, b = np.minimum(u, v), np.maximum(u, v)
     order = np.lexsort((b, a))
@@ -181,7 +109,9 @@ def _subtree_sizes(dp: np.ndarray, tin: np.ndarray, depth: np.ndarray) -> np.nda
 
 
 def _tree_cuts(g: UnitGraph, nodes: np.ndarray, eidx: np.ndarray, loc: np.ndarray,
-               rng: np.random.Generator, extra: np.ndarray | None = None, structure=None):
+               rng: np.random.Generator, extra: np.ndarray | None = None,
+               structure: tuple[sp.csr_matrix, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], int] | None:
     """Draw one random spanning tree of ``nodes``; evaluate the cut of every tree edge.
 
     Returns (child nodes in local numbering, their subtree membership helper, per-cut
@@ -218,13 +148,13 @@ def _tree_cuts(g: UnitGraph, nodes: np.ndarray, eidx: np.ndarray, loc: np.ndarra
     tin[order] = np.arange(m)
     size = _subtree_sizes(depth[order], tin, depth)
 
-    def subsum(q):
+    def subsum(q: np.ndarray) -> np.ndarray:
         cs = np.concatenate([[0.0], np.cumsum(q[order])])
         return cs[tin + size] - cs[tin]
 
     levels = len(up)
 
-    def contains(a, x):
+    def contains(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         return (tin[a] <= tin[x]) & (tin[x] < tin[a] + size[a])
 
     a = u.copy()
@@ -249,9 +179,11 @@ def _tree_cuts(g: UnitGraph, nodes: np.ndarray, eidx: np.ndarray, loc: np.ndarra
     return tin, size, quantities, root
 
 
-def _best_cuts(g, nodes, k, lo, hi, rng, trees, balance_weight):
+def _best_cuts(g: UnitGraph, nodes: np.ndarray, k: int, lo: float, hi: float,
+               rng: np.random.Generator, trees: int, balance_weight: float
+               ) -> tuple[np.ndarray, list[Cut]]:
     """Candidate cuts of ``nodes`` into two sides over several trees, best first."""
-    loc, eidx = _subgraph(g, nodes)
+    loc, eidx = subgraph(g, nodes)
     structure = _structure(loc[g.ei[eidx]], loc[g.ej[eidx]], len(nodes))
     total_h = float(g.h[nodes].sum())
     total_a = float(g.area[nodes].sum())
@@ -365,7 +297,9 @@ def tree_partition(g: UnitGraph, k: int, *, lo: float, hi: float, rng: np.random
     return labels
 
 
-def _split(g, nodes, k, lo, hi, rng, trees, balance_weight, budget):
+def _split(g: UnitGraph, nodes: np.ndarray, k: int, lo: float, hi: float,
+           rng: np.random.Generator, trees: int, balance_weight: float, budget: _Budget
+           ) -> Parts:
     total = g.h[nodes].sum()
     if not (k * lo - 1e-9 <= total <= k * hi + 1e-9):
         return None
@@ -384,7 +318,7 @@ def _split(g, nodes, k, lo, hi, rng, trees, balance_weight, budget):
     # that leave a side enclosed by the other are tried last.
     islands = []
 
-    def attempt(members, ka, kb):
+    def attempt(members: np.ndarray, ka: int, kb: int) -> Parts:
         a, b = nodes[members], nodes[~members]
         if (ka, a.tobytes()) in budget.failed or (kb, b.tobytes()) in budget.failed:
             return None
@@ -421,15 +355,16 @@ def _split(g, nodes, k, lo, hi, rng, trees, balance_weight, budget):
     return None
 
 
-def _known_failure(budget, nodes, members, ka, kb) -> bool:
+def _known_failure(budget: _Budget, nodes: np.ndarray, members: np.ndarray, ka: int,
+                   kb: int) -> bool:
     return (ka, nodes[members].tobytes()) in budget.failed or \
         (kb, nodes[~members].tobytes()) in budget.failed
 
 
-def _exact_two(g, nodes, lo, hi):
+def _exact_two(g: UnitGraph, nodes: np.ndarray, lo: float, hi: float) -> Parts:
     """Best contiguous two-way split of a few units in the band, by enumeration (or None)."""
     n = len(nodes)
-    loc, eidx = _subgraph(g, nodes)
+    loc, eidx = subgraph(g, nodes)
     u, v = loc[g.ei[eidx]], loc[g.ej[eidx]]
     hh = g.h[nodes]
     total = hh.sum()
@@ -447,7 +382,7 @@ def _exact_two(g, nodes, lo, hi):
         nbr[b] |= 1 << a
     full = (1 << n) - 1
 
-    def connected(m):
+    def connected(m: int) -> bool:
         reach = m & -m
         while True:
             grow = reach
@@ -470,7 +405,8 @@ def _exact_two(g, nodes, lo, hi):
     return None
 
 
-def _exact_k(g, nodes, k, lo, hi, budget):
+def _exact_k(g: UnitGraph, nodes: np.ndarray, k: int, lo: float, hi: float,
+             budget: _Budget) -> Parts:
     """Split a few units into ``k`` contiguous parts in the band by enumeration (or None).
 
     One part is chosen among the connected subsets in the band (shortest border first),
@@ -481,8 +417,8 @@ def _exact_k(g, nodes, k, lo, hi, budget):
     if not k * lo <= total <= k * hi:
         return None
     if k == 1:
-        return [nodes] if gs_connected(g, nodes) else None
-    loc, eidx = _subgraph(g, nodes)
+        return [nodes] if is_contiguous(g, nodes) else None
+    loc, eidx = subgraph(g, nodes)
     u, v = loc[g.ei[eidx]], loc[g.ej[eidx]]
     hh = g.h[nodes]
     # the part holding the first unit: every subset with bit 0 set
@@ -497,7 +433,7 @@ def _exact_k(g, nodes, k, lo, hi, budget):
     cut = (bits[:, u] != bits[:, v]).astype(float) @ g.cost[eidx]
     for i in np.argsort(cut, kind="stable"):
         part, others = nodes[bits[i]], nodes[~bits[i]]
-        if not gs_connected(g, part):
+        if not is_contiguous(g, part):
             continue
         key = (k - 1, others.tobytes())
         if key in budget.failed:
@@ -509,185 +445,3 @@ def _exact_k(g, nodes, k, lo, hi, budget):
             continue
         return [part] + sub
     return None
-
-
-def gs_connected(g: UnitGraph, nodes: np.ndarray) -> bool:
-    """Whether ``nodes`` form one connected piece of the graph."""
-    if len(nodes) <= 1:
-        return len(nodes) == 1
-    return components(g, nodes).max() == 0
-
-
-def components(g: UnitGraph, nodes: np.ndarray | None = None) -> np.ndarray:
-    """Connected-component label of every unit (restricted to ``nodes`` when given)."""
-    if nodes is None:
-        return connected_components(g.csr(), directed=False)[1]
-    loc, eidx = _subgraph(g, nodes)
-    m = len(nodes)
-    mat = sp.coo_matrix((np.ones(len(eidx)), (loc[g.ei[eidx]], loc[g.ej[eidx]])), shape=(m, m))
-    return connected_components(mat.tocsr(), directed=False)[1]
-
-
-def improve(g: UnitGraph, labels: np.ndarray, *, lo: float, hi: float, passes: int = 3,
-            fixed: np.ndarray | None = None) -> np.ndarray:
-    """Move border units to the neighbouring part while it lowers the weighted border.
-
-    A unit moves from part A to part B when it shares more cut cost with B than with A,
-    both parts stay in ``[lo, hi]`` (or do not get further from it) and A stays
-    contiguous. Parts labelled -1 and units in ``fixed`` never move.
-
-    Examples
-    --------
-    >>> g = lattice_graph(2, 4, households=100)
-    >>> lab = np.array([0, 0, 1, 1, 0, 1, 1, 0])
-    >>> improve(g, lab, lo=300, hi=500).tolist()
-    [0, 0, 1, 1, 0, 0, 1, 1]
-    """
-    labels = labels.copy()
-    start = labels.copy()
-    n = g.n
-    adj = [[] for _ in range(n)]
-    wadj = [[] for _ in range(n)]
-    for a, b, c in zip(g.ei.tolist(), g.ej.tolist(), g.cost.tolist()):
-        adj[a].append(b)
-        adj[b].append(a)
-        wadj[a].append(c)
-        wadj[b].append(c)
-    parts: dict[int, set] = {}
-    for i, lab in enumerate(labels.tolist()):
-        if lab >= 0:
-            parts.setdefault(lab, set()).add(i)
-    load = {p: float(g.h[list(s)].sum()) for p, s in parts.items()}
-    frozen = np.zeros(n, bool) if fixed is None else fixed
-    h = g.h.tolist()
-    for _ in range(passes):
-        moved = 0
-        for i in range(n):
-            a = labels[i]
-            if a < 0 or frozen[i]:
-                continue
-            gain = {}
-            own = 0.0
-            for j, c in zip(adj[i], wadj[i]):
-                lj = labels[j]
-                if lj == a:
-                    own += c
-                elif lj >= 0:
-                    gain[lj] = gain.get(lj, 0.0) + c
-            if not gain:
-                continue
-            b, shared = max(gain.items(), key=lambda t: t[1])
-            if shared <= own + 1e-9:
-                continue
-            la, lb = load[a] - h[i], load[b] + h[i]
-            ok_a = lo <= la <= hi or (la > hi) or (h[i] == 0)
-            ok_b = lo <= lb <= hi or (lb < lo) or (h[i] == 0)
-            if not (ok_a and ok_b) or len(parts[a]) == 1:
-                continue
-            if not is_connected(adj, parts[a], removed=i):
-                continue
-            parts[a].discard(i)
-            parts[b].add(i)
-            load[a], load[b] = la, lb
-            labels[i] = b
-            moved += 1
-        if not moved:
-            break
-    changed = labels != start
-    if changed.any():
-        gained = np.unique(labels[changed])  # only a part that grew can enclose another
-        if enclosed_parts(g, labels, parts=gained) - enclosed_parts(g, start, parts=gained):
-            return start
-    return labels
-
-
-def repair_band(g: UnitGraph, labels: np.ndarray, *, lo: float, hi: float,
-                passes: int = 20, fixed: np.ndarray | None = None) -> np.ndarray:
-    """Move border units between neighbouring parts while the total excess out of the band falls.
-
-    The excess of a part is how far its households lie outside ``[lo, hi]``. Parts stay
-    contiguous; units in ``fixed`` and labels -1 never move. Used on the closest plan
-    when no plan in the band was found.
-
-    Examples
-    --------
-    >>> g = lattice_graph(1, 6, households=100)
-    >>> repair_band(g, np.array([0, 0, 0, 0, 0, 1]), lo=300, hi=300).tolist()
-    [0, 0, 0, 1, 1, 1]
-    """
-    labels = labels.copy()
-    n = g.n
-    adj = [[] for _ in range(n)]
-    for a, b in zip(g.ei.tolist(), g.ej.tolist()):
-        adj[a].append(b)
-        adj[b].append(a)
-    parts: dict[int, set] = {}
-    for i, lab in enumerate(labels.tolist()):
-        if lab >= 0:
-            parts.setdefault(lab, set()).add(i)
-    load = {p: float(g.h[list(m)].sum()) for p, m in parts.items()}
-    h = g.h.tolist()
-    frozen = np.zeros(n, bool) if fixed is None else fixed
-
-    def excess(x):
-        return max(0.0, lo - x, x - hi)
-
-    for _ in range(passes):
-        moved = 0
-        for i in range(n):
-            a = labels[i]
-            if a < 0 or frozen[i] or h[i] == 0 or len(parts[a]) == 1:
-                continue
-            if excess(load[a]) == 0 and not any(
-                    labels[j] >= 0 and excess(load[labels[j]]) > 0 for j in adj[i]):
-                continue
-            best, best_gain = None, 1e-9
-            for j in adj[i]:
-                b = labels[j]
-                if b < 0 or b == a:
-                    continue
-                gain = excess(load[a]) + excess(load[b]) - excess(load[a] - h[i]) \
-                    - excess(load[b] + h[i])
-                if gain > best_gain:
-                    best, best_gain = b, gain
-            if best is None or not is_connected(adj, parts[a], removed=i):
-                continue
-            parts[a].discard(i)
-            parts[best].add(i)
-            load[a] -= h[i]
-            load[best] += h[i]
-            labels[i] = best
-            moved += 1
-        if not moved:
-            break
-    return labels
-
-
-def enclosed_parts(g: UnitGraph, labels: np.ndarray, *, parts=None) -> set:
-    """Parts that enclose others (have a hole filled by other units), on the graph.
-
-    A part encloses when, removing it, some other units cannot reach the community
-    boundary (units with ``ext > 0``).
-
-    Examples
-    --------
-    >>> g = lattice_graph(3, 3)
-    >>> sorted(enclosed_parts(g, np.array([0, 0, 0, 0, 1, 0, 0, 0, 0])))
-    [0]
-    """
-    out = set()
-    n = g.n
-    touching = g.ext > 1e-6
-    for p in np.unique(labels[labels >= 0]) if parts is None else parts:
-        keep = labels != p
-        if keep.all():
-            continue
-        m = keep[g.ei] & keep[g.ej]
-        # node n is the outside, joined to every unit on the community boundary
-        ei = np.concatenate([g.ei[m], np.flatnonzero(touching & keep)])
-        ej = np.concatenate([g.ej[m], np.full((touching & keep).sum(), n)])
-        mat = sp.coo_matrix((np.ones(len(ei)), (ei, ej)), shape=(n + 1, n + 1)).tocsr()
-        comp = connected_components(mat, directed=False)[1]
-        if (comp[np.flatnonzero(keep)] != comp[n]).any():
-            out.add(int(p))
-    return out

@@ -1,4 +1,4 @@
-"""HTTP endpoints of api/routes_grids.py (the basic-grid map editor) on the sample project.
+"""HTTP endpoints of api/routes/grids.py (the basic-grid map editor) on the sample project.
 
 The sample district (sample-geodata/ningbo-jiangbei.gpkg: 12 communities, no grids
 planned) is regenerated when its generator changes, so the tests assert relations (a
@@ -16,7 +16,6 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from beatgrid.api.routes import grids as routes_grids
 from beatgrid.api.service import create_app
 from beatgrid.gis.io import project as store
 
@@ -95,11 +94,11 @@ def test_unplanned_project_and_a_proposal_that_is_not_written(tmp_path):
     m = client.get("/grids/metrics").json()            # NaN means become null, not a 500
     assert m["summary"]["grids"] == 0 and m["summary"]["polsby_popper_mean"] is None
     cid = comm["id"].iloc[0]
-    before = routes_grids.file_state(path)
+    before = client.app.state.project.store.state()
     r = client.post("/grids/generate", json={"community_id": cid, "seed": 3})
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
     body = r.json()
-    assert body["saved"] is False and routes_grids.file_state(path) == before
+    assert body["saved"] is False and client.app.state.project.store.state() == before
     props = [f["properties"] for f in body["features"]]
     assert {p["community_id"] for p in props} == {cid}
     assert sum(p["households"] for p in props) == community_households(client, cid)
@@ -336,20 +335,24 @@ def _bad_requests(planned, communities):
         ("post", "/grids/move", None, {**move, "building_ids": ["NO-SUCH-BUILDING"]},
          "NO-SUCH-BUILDING"),
         ("post", "/grids/move", None, {**move, "unit_ids": ["3"]}, "unit_ids"),
-        ("post", "/grids/move", None, {**move, "unit_ids": [], }, "non-empty"),
+        ("post", "/grids/move", None, {**move, "unit_ids": [], },
+         "unit_ids: List should have at least 1"),
         ("post", "/grids/move", None, {**move, "unit_ids": [0], "to": "x"}, "'to'"),
-        ("post", "/grids/move", None, {"unit_ids": [0]}, "community_id, to_grid are required"),
-        ("post", "/grids/move", None, "not json", "not valid JSON"),
-        ("post", "/grids/move", None, [1, 2], "not an object"),
+        ("post", "/grids/move", None, {"unit_ids": [0]}, "'community_id' is required"),
+        ("post", "/grids/move", None, "not json", "not a JSON object"),
+        ("post", "/grids/move", None, [1, 2], "not a JSON object"),
         ("post", "/grids/generate", None, {"min": 600, "max": 500}, "[600, 500]"),
-        ("post", "/grids/generate", None, {"min": 10}, "min=10"),
-        ("post", "/grids/generate", None, {"max": 10**9}, "max="),
-        ("post", "/grids/generate", None, {"seed": -1}, "seed=-1"),
-        ("post", "/grids/generate", None, {"save": "yes"}, "save must be true or false"),
-        ("post", "/grids/generate", None, {"min": 300.5}, "whole number"),
+        ("post", "/grids/generate", None, {"min": 10}, "min: Input should be greater than or "
+         "equal to 50"),
+        ("post", "/grids/generate", None, {"max": 10**9}, "max: Input should be less than or "
+         "equal to 10000"),
+        ("post", "/grids/generate", None, {"seed": -1}, "seed: Input should be greater than or "
+         "equal to 0 (value: -1)"),
+        ("post", "/grids/generate", None, {"save": "yes"}, "save: Input should be a valid boolean"),
+        ("post", "/grids/generate", None, {"min": 300.5}, "valid integer"),
         ("post", "/grids/generate", None, {"community_id": "NOPE"}, "'NOPE'"),
         ("post", "/grids/generate?save=true", None, {}, "'save'"),
-        ("post", "/grids/rebalance", None, {}, "community_id is required"),
+        ("post", "/grids/rebalance", None, {}, "'community_id' is required"),
         ("post", "/grids/save", None, {"community_id": "NOPE"}, "'NOPE'"),
     ]
 
@@ -363,7 +366,7 @@ def test_bad_input_is_422_naming_the_culprit(client, planned, communities):
             f["properties"]["id"] for f in planned["features"]
             if f["properties"]["community_id"] == a), "building_ids": [other_building]},
          f"do not lie in community {a}")]
-    before = routes_grids.file_state(_path(client))
+    before = client.app.state.project.store.state()
     for method, url, params, body, text in cases:
         if method == "get":
             r = client.get(url, params=params)
@@ -375,5 +378,27 @@ def test_bad_input_is_422_naming_the_culprit(client, planned, communities):
         err = r.json()
         assert set(err) >= {"error", "fix"} and err["fix"], (url, body, err)
         assert text in err["error"], (url, body, err["error"])
-    assert routes_grids.file_state(_path(client)) == before       # nothing written
+    assert client.app.state.project.store.state() == before       # nothing written
     assert units_of(client, a)["unsaved_edits"] == 0              # nothing moved
+
+
+def test_a_body_sent_without_json_content_type_is_read(client, planned, communities):
+    r = client.post("/grids/save", content='{"community_id": "%s"}' % communities[0],
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    assert r.json()["community_id"] == communities[0] and "saved" in r.json()
+
+
+def test_two_apps_share_no_editing_session(tmp_path):
+    first = _client(tmp_path)
+    assert first.post("/grids/generate", json={"community_id": "C05", "save": True}).json()[
+        "saved"]
+    second = TestClient(create_app(_path(first)))
+    units = units_of(first, "C05")
+    grids = sorted(g["grid"] for g in units["grids"])
+    u = next(f["properties"]["unit_id"] for f in units["features"]
+             if f["properties"]["grid"] == grids[0])
+    move = {"community_id": "C05", "unit_ids": [u], "to_grid": grids[1]}
+    assert first.post("/grids/move", json=move).json()["unsaved_edits"] == 1
+    assert units_of(second, "C05")["unsaved_edits"] == 0
+    assert first.app.state.grid_sessions is not second.app.state.grid_sessions

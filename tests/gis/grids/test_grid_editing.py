@@ -11,13 +11,14 @@ import pytest
 import shapely
 from grid_fixtures import METRIC_EPSG, ORIGIN
 
-from beatgrid.gis.grids.units import AtomicUnits, unit_edges
+from beatgrid.gis.config import default_config
 from beatgrid.gis.errors import ConflictError, NotFoundError
+from beatgrid.gis.grids.band import band_from_settings
 from beatgrid.gis.grids.editing import PlanEditor
-from beatgrid.gis.grids.partition import GridPlan, band_from_settings
-from beatgrid.gis.config import load_settings
+from beatgrid.gis.grids.plan import GridPlan
+from beatgrid.gis.grids.units import AtomicUnits, unit_edges
 
-SETTINGS = load_settings("grids")
+SETTINGS = default_config().grids
 
 
 def lattice_plan(n=100, cell=10.0, households=4, grid_side=10) -> GridPlan:

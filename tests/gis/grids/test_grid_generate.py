@@ -14,9 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from grid_fixtures import METRIC_EPSG, ORIGIN, make_district
 
-from beatgrid.gis.grids import partition as gp
+from beatgrid.gis.config import default_config
+from beatgrid.gis.grids import plan as gp
+from beatgrid.gis.grids.band import Band, closest_count, grid_counts
 from beatgrid.gis.grids.checks import check_grids
-from beatgrid.gis.grids.partition import Band, generate_grids, grid_counts
+from beatgrid.gis.grids.metrics import households_moved
+from beatgrid.gis.grids.partition import generate_grids
 
 GEOMETRY_KINDS = {"multipart", "hole", "enclave", "gap", "overlap", "outside_community",
                   "building_cut", "building_unassigned"}
@@ -177,8 +180,8 @@ def test_grid_counts_and_closest():
     band = Band(300, 500, 400)
     assert grid_counts(1200, band)[0] == 3
     assert grid_counts(599, band) == []
-    assert gp.closest_count(550, band) == 2
-    assert gp.closest_count(520, band) == 1
+    assert closest_count(550, band) == 2
+    assert closest_count(520, band) == 1
     assert math.isclose(band.target, 400)
 
 
@@ -211,8 +214,6 @@ def test_locked_grid_kept(planned):
 
 
 def test_stable_keeps_a_valid_plan(planned):
-    from beatgrid.gis.grids.metrics import households_moved
-
     layers, plan = planned
     again = _plan(layers, previous=plan.grids, stable=True, seed=42)
     b = layers["buildings"]
@@ -221,8 +222,6 @@ def test_stable_keeps_a_valid_plan(planned):
 
 
 def test_stable_moves_few_households_after_growth(planned):
-    from beatgrid.gis.grids.metrics import households_moved
-
     layers, plan = planned
     b = layers["buildings"].copy()
     first_grid = plan.grids.sort_values("households")["id"].iloc[-1]
@@ -264,10 +263,8 @@ def test_osm_extract_planned_end_to_end():
 
 
 def test_parallel_plan_equals_serial_plan():
-    from beatgrid.gis.config import load_settings
-
     layers = make_district(rows=1, cols=3, seed=5, community_m=400)
-    s = load_settings("grids", {"generator": {"parallel_min_buildings": 10}})
+    s = default_config().replace(grids={"generator": {"parallel_min_buildings": 10}}).grids
     args = (layers["communities"], layers["streets"], layers["buildings"])
     one = generate_grids(*args, settings=s, workers=1)
     two = generate_grids(*args, settings=s, workers=2)

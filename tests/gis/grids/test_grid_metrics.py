@@ -9,10 +9,10 @@ import shapely
 import shapely.affinity
 from grid_fixtures import METRIC_EPSG, ORIGIN
 
-from beatgrid.gis.grids.metrics import (assign_codes, grid_metrics, households_moved,
-                                       plan_summary, reading_order)
-from beatgrid.gis.grids.partition import Band
-from beatgrid.gis.config import load_settings
+from beatgrid.gis.config import default_config
+from beatgrid.gis.grids.band import Band
+from beatgrid.gis.grids.codes import assign_codes, reading_order
+from beatgrid.gis.grids.metrics import grid_metrics, households_moved, plan_summary
 
 
 def _gdf(data, geoms, crs=METRIC_EPSG):
@@ -59,7 +59,8 @@ def test_codes_west_to_east_north_to_south():
 
 def test_codes_fallback_format_and_taken_ids():
     grids = _gdf({"community_id": ["X"]}, [shapely.box(0, 0, 10, 10)]).to_crs(4490)
-    s = load_settings("grids", {"codes": {"fallback_format": "{community_id}/{seq:03d}"}})
+    s = default_config().replace(
+        grids={"codes": {"fallback_format": "{community_id}/{seq:03d}"}}).grids
     ids, codes = assign_codes(grids, pd.DataFrame({"id": ["X"], "code": [""]}), settings=s,
                               taken={"X-G01"})
     assert ids == ["X-G02"] and codes == ["X/002"]

@@ -10,9 +10,9 @@ from test_grid_editing import lattice_plan
 from grid_fixtures import METRIC_EPSG
 
 from beatgrid.gis.errors import ConflictError, NotFoundError
+from beatgrid.gis.grids.codes import assign_codes
 from beatgrid.gis.grids.editing import PlanEditor
-from beatgrid.gis.grids.metrics import assign_codes
-from beatgrid.gis.grids.partition import _union
+from beatgrid.gis.grids.geometry import union_units
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,8 @@ def test_union_drops_numerical_sliver_holes():
     donut = shapely.Polygon(outer.exterior, [sliver.exterior])
     real_hole = shapely.Polygon(outer.exterior, [shapely.box(10, 10, 20, 20).exterior])
     parts = np.array([donut, shapely.box(100, 0, 200, 100)])
-    assert len(shapely.get_parts(_union(parts, 1e-6))[0].interiors) == 0
-    kept = _union(np.array([real_hole, shapely.box(100, 0, 200, 100)]), 1e-6)
+    assert len(shapely.get_parts(union_units(parts, grid=1e-6, min_hole_m2=0.01))[0]
+               .interiors) == 0
+    kept = union_units(np.array([real_hole, shapely.box(100, 0, 200, 100)]), grid=1e-6,
+                       min_hole_m2=0.01)
     assert len(shapely.get_parts(kept)[0].interiors) == 1

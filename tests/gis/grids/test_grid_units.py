@@ -9,11 +9,13 @@ import shapely
 import shapely.affinity
 from grid_fixtures import METRIC_EPSG, ORIGIN, make_district
 
-from beatgrid.gis.grids.units import build_units, street_blocks, tessellate_block
+from beatgrid.gis.config import default_config
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.config import load_settings
+from beatgrid.gis.grids.blocks import street_blocks
+from beatgrid.gis.grids.cells import tessellate_block
+from beatgrid.gis.grids.units import build_units
 
-SETTINGS = load_settings("grids")
+SETTINGS = default_config().grids
 
 
 @pytest.fixture(scope="module")
