@@ -77,12 +77,3 @@ class ResultCache:
         with self._lock:
             self._results.clear()
 
-
-class ProjectCache(ResultCache):
-    """Transitional: :class:`ResultCache` keyed by the request's app (routes move to
-    ``app.state.cache`` through :data:`beatgrid.api.deps.CacheDep`)."""
-
-    def get_for(self, request: Any, key: Hashable, layers: Sequence[str],
-                compute: Callable[[dict[str, pd.DataFrame]], Any]) -> Any:
-        """``compute(layers)`` for the request's project."""
-        return super().get(request.app.state.project, key, layers, compute)

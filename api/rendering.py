@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,17 +22,17 @@ NOTES_HEADER = "BeatGrid-Notes"
 #: Media type of GeoJSON answers.
 GEOJSON = "application/geo+json"
 #: OpenAPI ``responses=`` entry for routes answering GeoJSON.
-GEOJSON_RESPONSES = {200: {"content": {GEOJSON: {}}}}
+GEOJSON_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {GEOJSON: {}}}}
 
 
-def records(df: pd.DataFrame) -> list[dict]:
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A frame as JSON-ready records (NaN as null, geometry dropped)."""
     if "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     return json.loads(df.to_json(orient="records", date_format="iso"))
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """JSON-ready: numpy scalars as Python ones, NaN and infinities as null.
 
     Examples
@@ -72,23 +74,24 @@ def geojson_text(gdf: gpd.GeoDataFrame) -> str:
     return to_4326(gdf).to_json(drop_id=True, to_wgs84=False)
 
 
-def geojson_dict(gdf: gpd.GeoDataFrame | None) -> dict:
+def geojson_dict(gdf: gpd.GeoDataFrame | None) -> dict[str, Any]:
     """A GeoDataFrame as a GeoJSON object in EPSG:4326 (``None``: no features)."""
     if gdf is None:
         return {"type": "FeatureCollection", "features": []}
     return json.loads(geojson_text(gdf))
 
 
-def notes_header(notes) -> dict:
+def notes_header(notes: Iterable[str]) -> dict[str, str]:
     """The notes header for a response (empty when there are no notes)."""
-    return {NOTES_HEADER: json.dumps(list(notes), ensure_ascii=True)} if notes else {}
+    items = list(notes)
+    return {NOTES_HEADER: json.dumps(items, ensure_ascii=True)} if items else {}
 
 
-def json_response(content, notes=()) -> JSONResponse:
+def json_response(content: Any, notes: Iterable[str] = ()) -> JSONResponse:
     """A JSON answer with the computation's notes in :data:`NOTES_HEADER`."""
     return JSONResponse(content, headers=notes_header(notes))
 
 
-def geojson_response(gdf: gpd.GeoDataFrame, notes=()) -> Response:
+def geojson_response(gdf: gpd.GeoDataFrame, notes: Iterable[str] = ()) -> Response:
     """A GeoJSON answer (EPSG:4326) with the computation's notes."""
     return Response(geojson_text(gdf), media_type=GEOJSON, headers=notes_header(notes))

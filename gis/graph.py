@@ -9,10 +9,11 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence, Set
+from collections.abc import Collection, Hashable, Mapping, Sequence, Set
 from typing import Any
 
-Adjacency = Sequence[Sequence[Any]] | Mapping[Any, Sequence[Any]]
+#: Neighbours of every unit: ``adj[u]`` is a collection of units (lists, sets, arrays).
+Adjacency = Sequence[Collection[Any]] | Mapping[Any, Collection[Any]]
 
 
 def is_connected(adj: Adjacency, members: Set[Any], removed: Hashable | None = None) -> bool:
