@@ -1,16 +1,28 @@
-"""``beatgrid import`` and ``beatgrid export``: layers in and out of a project."""
+"""``beatgrid import`` and ``beatgrid export``: layers in and out of a project.
+
+The project is a GeoPackage path or a ``postgresql://`` URL (its store,
+:func:`~beatgrid.gis.io.store.open_store`); the reading, checking and writing are
+:mod:`beatgrid.gis.io.importers`, :mod:`beatgrid.gis.io.osm` and
+:mod:`beatgrid.gis.io.export`.
+"""
 
 from __future__ import annotations
 
-from beatgrid.gis import schema
+import argparse
+
+from beatgrid.gis import Project, schema
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.io.china_coords import COORD_SYSTEMS
+from beatgrid.gis.io.export import export_layer
+from beatgrid.gis.io.importers import import_layer
+from beatgrid.gis.io.osm import import_osm
+from beatgrid.gis.io.store import open_store
 
 from beatgrid.api.commands._common import add_project, ensure_parent
 
-COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
 
-
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``import`` and ``export`` to the subcommands."""
     p = sub.add_parser(
         "import", help="import a layer from GeoJSON/GeoPackage/Shapefile/CSV, or OSM .osm.pbf",
         description="beatgrid import osm FILE.osm.pbf --project P.gpkg | "
@@ -42,8 +54,14 @@ def register(sub) -> None:
 
 
 def parse_column_map(pairs: list[str]) -> dict[str, str]:
-    """``["SRC=DST", ...]`` to a dict, with a clear error for malformed pairs."""
-    mapping = {}
+    """``["SRC=DST", ...]`` to a dict, with a clear error for malformed pairs.
+
+    Examples
+    --------
+    >>> parse_column_map(["编号=id", "hh=households"])
+    {'编号': 'id', 'hh': 'households'}
+    """
+    mapping: dict[str, str] = {}
     for pair in pairs:
         src, sep, dst = pair.partition("=")
         if not sep or not src or not dst:
@@ -52,18 +70,15 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def run_import(args) -> int:
+def run_import(args: argparse.Namespace) -> int:
+    """``beatgrid import``: a layer from a file, or buildings, streets and cameras from OSM."""
     if args.layer == "osm":
-        from beatgrid.gis.io.osm import import_osm
-
-        counts = import_osm(args.project, args.file, append=args.append)
+        counts = import_osm(open_store(args.project), args.file, append=args.append)
         print(f"imported into {args.project}: " +
               ", ".join(f"{n:,} {layer}" for layer, n in counts.items()))
         return 0
-    from beatgrid.gis.io.importers import import_layer
-
     schema.get_spec(args.layer)  # unknown layer: clear error before reading the file
-    rows = import_layer(args.project, args.layer, args.file, append=args.append,
+    rows = import_layer(open_store(args.project), args.layer, args.file, append=args.append,
                         source_layer=args.source_layer, lon_col=args.lon_col,
                         lat_col=args.lat_col, coords=args.coords,
                         column_map=parse_column_map(args.column_map), crs=args.crs)
@@ -73,15 +88,14 @@ def run_import(args) -> int:
     return 0
 
 
-def run_export(args) -> int:
+def run_export(args: argparse.Namespace) -> int:
+    """``beatgrid export``: one layer to a file, the format from the extension."""
     schema.get_spec(args.layer)  # unknown layer: clear error first
-    from beatgrid.gis.io.export import export_layer
-    from beatgrid.gis.io.project import list_layers, read_layer
-
-    if args.layer not in list_layers(args.project):
+    project = Project.open(args.project)
+    if args.layer not in project.store.list_layers():
         raise InputError(f"layer {args.layer!r} is not in {args.project}",
                          fix="run `beatgrid info` to list the layers")
-    gdf = read_layer(args.project, args.layer)
+    gdf = project.layer(args.layer)
     path = export_layer(gdf, ensure_parent(args.out))
     print(f"{args.layer}: {len(gdf):,} features written to {path}")
     return 0

@@ -1,17 +1,25 @@
-"""Project-level commands: ``sample``, ``validate``, ``info`` and ``schema``."""
+"""Project-level commands: ``sample``, ``validate``, ``info`` and ``schema``.
+
+Each opens the project through :class:`~beatgrid.gis.Project` (a GeoPackage path or a
+``postgresql://`` URL), calls it and prints.
+"""
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
-from beatgrid.gis import schema
-from beatgrid.gis.io import project as store
+from beatgrid.gis import Project, schema
+from beatgrid.gis.errors import InputError
+from beatgrid.gis.io.store import open_store
+from beatgrid.gis.sample import MIN_HOUSEHOLDS, generate_district
 
 from beatgrid.api.commands._common import add_project, ensure_parent, print_table
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``sample``, ``validate``, ``info`` and ``schema`` to the subcommands."""
     p = sub.add_parser("sample", help="write the synthetic sample district (Ningbo Jiangbei)")
     p.add_argument("--out", required=True, metavar="P.gpkg", help="project file to write")
     p.add_argument("--households", type=int, default=None,
@@ -35,26 +43,24 @@ def register(sub) -> None:
     p.set_defaults(func=run_schema)
 
 
-def run_sample(args) -> int:
-    from beatgrid.gis.errors import InputError
-    from beatgrid.gis.sample import generate_district
-
+def run_sample(args: argparse.Namespace) -> int:
+    """``beatgrid sample``: generate the sample district and write it as a new project."""
     out = Path(args.out)
     if out.exists() and not args.force:
         raise InputError(f"{str(out)!r} already exists", fix="pass --force or choose another --out")
-    if args.households is not None and args.households < 1000:
+    if args.households is not None and args.households < MIN_HOUSEHOLDS:
         raise InputError(f"--households {args.households} is too small for a district",
-                         fix="give at least 1000")
+                         fix=f"give at least {MIN_HOUSEHOLDS}")
     started = time.perf_counter()
-    options = {"seed": args.seed}
+    options: dict[str, int] = {"seed": args.seed}
     if args.households is not None:
         options["households"] = args.households
     layers = generate_district(**options)
     ensure_parent(out)
     if out.exists():
         out.unlink()
-    store.write_layers(out, layers, meta={"source": f"beatgrid sample seed={args.seed}",
-                                          "coords": "cgcs2000"})
+    open_store(out).write_layers(layers, meta={"source": f"beatgrid sample seed={args.seed}",
+                                               "coords": "cgcs2000"})
     took = time.perf_counter() - started
     households = int(layers["buildings"]["households"].sum())
     print(f"wrote {out}: {len(layers['communities'])} communities, "
@@ -63,8 +69,10 @@ def run_sample(args) -> int:
     return 0
 
 
-def run_validate(args) -> int:
-    layers = store.read_project(args.project)
+def run_validate(args: argparse.Namespace) -> int:
+    """``beatgrid validate``: every problem of the project; exit 1 on errors."""
+    project = Project.open(args.project)
+    layers = project.layers
     report = schema.validate_project(layers)
     if args.csv:
         report.to_frame().to_csv(ensure_parent(args.csv), index=False)
@@ -76,13 +84,15 @@ def run_validate(args) -> int:
     return 1 if report.errors else 0
 
 
-def run_info(args) -> int:
-    info = store.project_info(args.project)
-    meta = store.read_meta(args.project)
+def run_info(args: argparse.Namespace) -> int:
+    """``beatgrid info``: layers, counts, CRS, extents and the import log."""
+    store = Project.open(args.project).store
+    info = store.info()
+    meta = store.meta()
     print(f"project {args.project} (schema {meta.get('schema_version', '?')}, "
           f"EPSG:{meta.get('crs_epsg', '?')})")
     print_table(info, floatfmt="{:.5f}")
-    imports = store.read_imports(args.project)
+    imports = store.imports()
     if len(imports):
         print("\nimports:")
         print_table(imports.tail(20))
@@ -90,7 +100,13 @@ def run_info(args) -> int:
 
 
 def schema_markdown(layer: str | None = None) -> str:
-    """The layer schema as Markdown (used for the README)."""
+    """The layer schema as Markdown (used for the README).
+
+    Examples
+    --------
+    >>> schema_markdown("staff").splitlines()[0]
+    '### `staff`'
+    """
     names = [schema.get_spec(layer).name] if layer else schema.LAYER_ORDER
     parts = []
     for name in names:
@@ -114,6 +130,7 @@ def schema_markdown(layer: str | None = None) -> str:
     return "\n".join(parts)
 
 
-def run_schema(args) -> int:
+def run_schema(args: argparse.Namespace) -> int:
+    """``beatgrid schema``: print the layer schema (Markdown)."""
     print(schema_markdown(args.layer))
     return 0

@@ -1,11 +1,16 @@
-"""``beatgrid serve``: run the HTTP service on a project."""
+"""``beatgrid serve``: run the HTTP service on a project (a GeoPackage or a PostGIS URL)."""
 
 from __future__ import annotations
+
+import argparse
+
+from beatgrid.gis import Project
 
 from beatgrid.api.commands._common import add_project
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` to the subcommands."""
     p = sub.add_parser("serve", help="serve a project over HTTP (FastAPI)")
     add_project(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
@@ -13,12 +18,14 @@ def register(sub) -> None:
     p.set_defaults(func=run_serve)
 
 
-def run_serve(args) -> int:
+def run_serve(args: argparse.Namespace) -> int:
+    """``beatgrid serve``: a missing project is a clear error before the server starts."""
+    project = Project.open(args.project)
+    # Lazy on purpose: the web stack (FastAPI, uvicorn and every route) is loaded only
+    # to serve, not by every start of the command line.
     import uvicorn
 
     from beatgrid.api.service import create_app
-    from beatgrid.gis.io.project import list_layers
 
-    list_layers(args.project)  # a missing project is a clear error before starting
-    uvicorn.run(create_app(args.project), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(project), host=args.host, port=args.port, log_level="info")
     return 0

@@ -30,12 +30,18 @@ Examples
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
+from beatgrid.gis.config import default_config
 from beatgrid.gis.errors import CRSError, InputError
+
+#: Longitudes and latitudes: numpy scalars for scalar input, float arrays otherwise.
+LonLat: TypeAlias = tuple[Any, Any]
 
 #: Coordinate systems BeatGrid understands on import.
 COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
@@ -51,14 +57,7 @@ _M_PER_DEG = 111_320.0
 _MAX_ITER = 50
 
 
-@functools.lru_cache(maxsize=1)
-def _default_tolerance_m() -> float:
-    from beatgrid.gis.config import load_settings
-
-    return float(load_settings("settings")["import"]["inverse_tolerance_m"])
-
-
-def _arrays(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     if lon.shape != lat.shape:
@@ -68,13 +67,13 @@ def _arrays(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return lon, lat
 
 
-def _out(lon: np.ndarray, lat: np.ndarray):
+def _out(lon: np.ndarray, lat: np.ndarray) -> LonLat:
     if lon.ndim == 0:
         return lon[()], lat[()]
     return lon, lat
 
 
-def out_of_china(lon, lat) -> np.ndarray:
+def out_of_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
     """True where a point lies outside the box in which GCJ-02 applies.
 
     The standard rule of the published formula: longitude outside (73.66, 135.05) or
@@ -119,15 +118,20 @@ def _gcj_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
 
 
-def _check_tolerance(tolerance_m) -> float:
-    tol = _default_tolerance_m() if tolerance_m is None else float(tolerance_m)
+def _check_tolerance(tolerance_m: float | None) -> float:
+    # the one place the shipped default is used: callers with settings pass theirs
+    tol = float(default_config().core["import"]["inverse_tolerance_m"]) \
+        if tolerance_m is None else float(tolerance_m)
     if not tol > 0:
         raise InputError(f"tolerance_m must be positive, got {tolerance_m!r}",
                          fix="pass a tolerance in metres such as 0.01")
     return tol
 
 
-def _invert(forward, lon, lat, tolerance_m, name: str, start=None):
+def _invert(forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+            lon: np.ndarray, lat: np.ndarray, tolerance_m: float | None, name: str,
+            start: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Solve forward(x) = (lon, lat) by fixed-point iteration from ``start`` (or the input)."""
     tol = _check_tolerance(tolerance_m)
     x, y = (lon.copy(), lat.copy()) if start is None else start
@@ -146,7 +150,7 @@ def _invert(forward, lon, lat, tolerance_m, name: str, start=None):
         fix="check that the coordinates are longitude/latitude in degrees")
 
 
-def wgs84_to_gcj02(lon, lat):
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert WGS-84 longitude/latitude to GCJ-02 (identity outside China).
 
     Examples
@@ -160,7 +164,8 @@ def wgs84_to_gcj02(lon, lat):
     return _out(lon + dlon, lat + dlat)
 
 
-def gcj02_to_wgs84(lon, lat, *, tolerance_m: float | None = None):
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, tolerance_m: float | None = None
+                   ) -> LonLat:
     """Convert GCJ-02 to WGS-84 by iteration (error below ``tolerance_m`` metres).
 
     Parameters
@@ -169,7 +174,7 @@ def gcj02_to_wgs84(lon, lat, *, tolerance_m: float | None = None):
         GCJ-02 longitude and latitude in degrees (scalars or arrays).
     tolerance_m
         Largest distance, in metres, between the GCJ-02 image of the answer and the
-        input; default ``[import] inverse_tolerance_m`` of the settings (0.01).
+        input; default ``[import] inverse_tolerance_m`` of the shipped settings (0.01).
 
     Examples
     --------
@@ -177,16 +182,16 @@ def gcj02_to_wgs84(lon, lat, *, tolerance_m: float | None = None):
     >>> round(float(lon), 7), round(float(lat), 7)
     (116.404, 39.915)
     """
-    lon, lat = _arrays(lon, lat)
+    x0, y0 = _arrays(lon, lat)
 
-    def forward(x, y):
+    def forward(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dx, dy = _gcj_offset(x, y)
         return x + dx, y + dy
 
-    return _out(*_invert(forward, lon, lat, tolerance_m, "GCJ-02 -> WGS-84"))
+    return _out(*_invert(forward, x0, y0, tolerance_m, "GCJ-02 -> WGS-84"))
 
 
-def gcj02_to_bd09(lon, lat):
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert GCJ-02 to BD-09 (Baidu).
 
     Examples
@@ -195,13 +200,13 @@ def gcj02_to_bd09(lon, lat):
     >>> round(float(lon), 6), round(float(lat), 6)
     (116.410369, 39.921337)
     """
-    lon, lat = _arrays(lon, lat)
-    z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _X_PI)
-    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
+    x, y = _arrays(lon, lat)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
     return _out(z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006)
 
 
-def _bd09_to_gcj02_approx(lon: np.ndarray, lat: np.ndarray):
+def _bd09_to_gcj02_approx(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = lon - 0.0065
     y = lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
@@ -209,7 +214,8 @@ def _bd09_to_gcj02_approx(lon: np.ndarray, lat: np.ndarray):
     return z * np.cos(theta), z * np.sin(theta)
 
 
-def bd09_to_gcj02(lon, lat, *, tolerance_m: float | None = None):
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike, *, tolerance_m: float | None = None
+                  ) -> LonLat:
     """Convert BD-09 to GCJ-02: the published approximate inverse, refined by iteration.
 
     Examples
@@ -218,17 +224,17 @@ def bd09_to_gcj02(lon, lat, *, tolerance_m: float | None = None):
     >>> round(float(lon), 7), round(float(lat), 7)
     (116.404, 39.915)
     """
-    lon, lat = _arrays(lon, lat)
+    x0, y0 = _arrays(lon, lat)
 
-    def forward(x, y):
+    def forward(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         bx, by = gcj02_to_bd09(x, y)
         return np.asarray(bx), np.asarray(by)
 
-    start = _bd09_to_gcj02_approx(lon, lat)
-    return _out(*_invert(forward, lon, lat, tolerance_m, "BD-09 -> GCJ-02", start=start))
+    start = _bd09_to_gcj02_approx(x0, y0)
+    return _out(*_invert(forward, x0, y0, tolerance_m, "BD-09 -> GCJ-02", start=start))
 
 
-def wgs84_to_bd09(lon, lat):
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert WGS-84 to BD-09 (through GCJ-02).
 
     Examples
@@ -240,7 +246,8 @@ def wgs84_to_bd09(lon, lat):
     return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
 
 
-def bd09_to_wgs84(lon, lat, *, tolerance_m: float | None = None):
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike, *, tolerance_m: float | None = None
+                  ) -> LonLat:
     """Convert BD-09 to WGS-84 (both inverse steps iterated to ``tolerance_m``).
 
     Examples
@@ -254,12 +261,12 @@ def bd09_to_wgs84(lon, lat, *, tolerance_m: float | None = None):
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat, tolerance_m=tol / 2), tolerance_m=tol / 2)
 
 
-_TO_WGS84 = {
+_TO_WGS84: dict[str, Callable[..., LonLat]] = {
     "wgs84": lambda lon, lat: (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)),
     "gcj02": gcj02_to_wgs84,
     "bd09": bd09_to_wgs84,
 }
-_FROM_WGS84 = {
+_FROM_WGS84: dict[str, Callable[..., LonLat]] = {
     "wgs84": lambda lon, lat: (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)),
     "gcj02": wgs84_to_gcj02,
     "bd09": wgs84_to_bd09,
@@ -273,7 +280,7 @@ _ALIASES = {
 }
 
 
-def check_coords(name: str, *, argument: str = "coords") -> str:
+def check_coords(name: str | None, *, argument: str = "coords") -> str:
     """Normalise a coordinate-system name (``"GCJ-02"`` -> ``"gcj02"``) or raise.
 
     Raises
@@ -293,7 +300,7 @@ def check_coords(name: str, *, argument: str = "coords") -> str:
     return _ALIASES[key]
 
 
-def convert(lon, lat, *, source: str, target: str = "wgs84"):
+def convert(lon: ArrayLike, lat: ArrayLike, *, source: str, target: str = "wgs84") -> LonLat:
     """Convert coordinates between any two of :data:`COORD_SYSTEMS`.
 
     Examples
@@ -310,7 +317,7 @@ def convert(lon, lat, *, source: str, target: str = "wgs84"):
     return _out(*_arrays(*_FROM_WGS84[target](wlon, wlat)))
 
 
-def to_wgs84(gdf, *, source: str = "gcj02", tolerance_m: float | None = None):
+def to_wgs84(gdf: Any, *, source: str = "gcj02", tolerance_m: float | None = None) -> Any:
     """Return a copy of ``gdf`` (GeoDataFrame or GeoSeries) with WGS-84 coordinates.
 
     Every vertex of every geometry (points, lines, polygons, multi-parts; z kept) is

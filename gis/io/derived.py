@@ -1,15 +1,16 @@
-"""Derived layers in a GeoPackage: computed results stored beside the project layers.
+"""Derived layers in a GeoPackage, as functions of a path (over :class:`GeoPackageStore`).
 
 Coverage results (``camera_views``, ``blind_spots``, ``coverage_stats``, ``estate_risk``)
-and camera proposals (``camera_proposals``) are not project layers of
-:mod:`beatgrid.gis.schema`: they are recomputed from them. They are written into the
-project GeoPackage (or any other one) so QGIS and the map show them, with the same
-transactional rule as :mod:`beatgrid.gis.io.project`: the layers are written into a copy
-of the file and the copy replaces the original atomically only when every layer was
-written, so a failed write loses nothing. A layer replaces the stored one of that name.
+and camera proposals (``camera_proposals``, ``proposal_effects``) are not project layers
+of :mod:`beatgrid.gis.schema`: they are recomputed from them. They are written beside
+the project layers (or into any other GeoPackage) so QGIS and the map show them, with
+the store's transactional rule: a failed write loses nothing, and a layer replaces the
+stored one of that name. Geometries are stored in the project CRS (EPSG:4490 unless the
+project says otherwise; a new file takes 4490 inside China and 4326 elsewhere).
 
-Geometries are stored in the project CRS (EPSG:4490 unless the project says otherwise;
-a new file takes 4490 inside China and 4326 elsewhere).
+Any store does the same (``project.store.write_derived(...)``,
+:meth:`~beatgrid.gis.io.store.Store.read_derived`), the PostGIS store included; these
+functions serve the command line's ``--out FILE.gpkg``.
 
 Examples
 --------
@@ -25,74 +26,24 @@ Examples
 
 from __future__ import annotations
 
-import os
-import shutil
-import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import pyogrio
-import shapely
+from beatgrid.gis.errors import InputError
+from beatgrid.gis.io.gpkg import GeoPackageStore
+from beatgrid.gis.io.writing import DERIVED_LAYERS, Frame
 
-from beatgrid.gis.crs import storage_epsg
-from beatgrid.gis.errors import InputError, NotFoundError
-from beatgrid.gis.io import project as store
-
-#: Derived layer name -> geometry type written (None: a table without geometry).
-DERIVED_LAYERS = {
-    "camera_views": "MultiPolygon",
-    "blind_spots": "MultiPolygon",
-    "coverage_stats": "MultiPolygon",
-    "estate_risk": "MultiPolygon",
-    "camera_proposals": "Point",
-    "proposal_effects": None,
-}
+__all__ = ["DERIVED_LAYERS", "list_derived", "read_derived", "write_derived"]
 
 
-def _check(path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() != ".gpkg":
+def _store(path: str | Path) -> GeoPackageStore:
+    if Path(path).suffix.lower() != ".gpkg":
         raise InputError(f"output {str(path)!r} is not a GeoPackage",
                          fix="give a path ending in .gpkg")
-    return path
+    return GeoPackageStore(path)
 
 
-def _target_epsg(path: Path, layers: dict) -> int:
-    if path.exists():
-        meta = store.read_meta(path)
-        if "crs_epsg" in meta:
-            return int(meta["crs_epsg"])
-    for df in layers.values():
-        if isinstance(df, gpd.GeoDataFrame) and df.crs is not None and len(df):
-            return storage_epsg(df)
-    return 4490
-
-
-def _prepared(name: str, df, epsg: int):
-    gtype = DERIVED_LAYERS[name]
-    if gtype is None:
-        return pd.DataFrame(df.drop(columns="geometry", errors="ignore")), None
-    if not isinstance(df, gpd.GeoDataFrame):
-        raise InputError(f"derived layer {name!r} needs a GeoDataFrame",
-                         fix="pass the frame returned by the coverage functions")
-    out = df.to_crs(epsg) if df.crs is not None and df.crs.to_epsg() != epsg else df.copy()
-    if out.crs is None:
-        raise InputError(f"derived layer {name!r} has no CRS", fix="set its CRS before writing")
-    geom = out.geometry.values
-    empty = shapely.is_empty(np.asarray(geom, dtype=object))
-    if empty.any():
-        values = np.asarray(geom, dtype=object).copy()
-        values[empty] = None
-        out = out.set_geometry(gpd.GeoSeries(values, index=out.index, crs=out.crs))
-    for col in out.columns:
-        if col != out.geometry.name and out[col].dtype == object:
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-    return out, gtype
-
-
-def write_derived(path: str | Path, layers: dict) -> Path:
+def write_derived(path: str | Path, layers: Mapping[str, Frame]) -> Path:
     """Write derived layers into the GeoPackage ``path`` (created when missing), atomically.
 
     Parameters
@@ -106,58 +57,43 @@ def write_derived(path: str | Path, layers: dict) -> Path:
     -------
     Path
         ``path``.
+
+    Examples
+    --------
+    >>> write_derived("out.csv", {})
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.InputError: output 'out.csv' is not a GeoPackage Fix: give a path ending in .gpkg
     """
-    path = _check(path)
-    unknown = [n for n in layers if n not in DERIVED_LAYERS]
-    if unknown:
-        raise InputError(f"unknown derived layer(s) {unknown}",
-                         fix="use some of: " + ", ".join(DERIVED_LAYERS))
-    epsg = _target_epsg(path, layers)
-    prepared = {name: _prepared(name, df, epsg) for name, df in layers.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = store._temp_sibling(path)
-    try:
-        if path.exists():
-            shutil.copy2(path, tmp)
-        for name, (df, gtype) in prepared.items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                if gtype is None:
-                    pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
-                else:
-                    pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
-                                            geometry_type=gtype,
-                                            promote_to_multi=gtype.startswith("Multi"))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    store = _store(path)
+    store.write_derived(layers)
+    return store.path
 
 
-def read_derived(path: str | Path, name: str):
+def read_derived(path: str | Path, name: str) -> Frame:
     """Read the derived layer ``name`` from ``path``.
 
     Raises
     ------
     NotFoundError
         When the file or the layer is missing (naming the command that writes it).
+
+    Examples
+    --------
+    >>> read_derived("no-such.gpkg", "camera_views")
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.NotFoundError: 'no-such.gpkg' does not exist Fix: check the path
     """
-    path = _check(path)
-    if not path.exists():
-        raise NotFoundError(f"{str(path)!r} does not exist", fix="check the path")
-    if name not in {n for n, _ in pyogrio.list_layers(path)}:
-        raise NotFoundError(f"{str(path)!r} has no layer {name!r}",
-                            fix="run `beatgrid coverage` (or `beatgrid cameras recommend`) first")
-    df = pyogrio.read_dataframe(path, layer=name, read_geometry=DERIVED_LAYERS.get(name)
-                                is not None)
-    return df
+    return _store(path).read_derived(name)
 
 
 def list_derived(path: str | Path) -> list[str]:
-    """The derived layers present in ``path``."""
-    path = _check(path)
-    if not path.exists():
-        return []
-    present = {n for n, _ in pyogrio.list_layers(path)}
-    return [n for n in DERIVED_LAYERS if n in present]
+    """The derived layers present in ``path``.
+
+    Examples
+    --------
+    >>> list_derived("sample-geodata/ningbo-jiangbei.gpkg")
+    []
+    """
+    return _store(path).list_derived()

@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,6 +33,7 @@ import pyogrio
 
 from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.io.store import Store, open_store
 
 #: Extension -> format name.
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
@@ -52,7 +54,7 @@ SHAPEFILE_NAMES = {
 }
 
 
-def format_of(path) -> str:
+def format_of(path: str | Path) -> str:
     """The export format of ``path`` from its extension, or :class:`InputError` listing them.
 
     Examples
@@ -67,9 +69,10 @@ def format_of(path) -> str:
     return FORMATS[ext]
 
 
-def _shapefile_columns(columns) -> dict:
+def _shapefile_columns(columns: Iterable[str]) -> dict[str, str]:
     """Rename map to unique names of at most 10 characters."""
-    rename, used = {}, set()
+    rename: dict[str, str] = {}
+    used: set[str] = set()
     for col in columns:
         short = SHAPEFILE_NAMES.get(col, col)
         if len(short) > 10:
@@ -85,7 +88,7 @@ def _shapefile_columns(columns) -> dict:
     return rename
 
 
-def export_layer(gdf, path, *, layer: str | None = None) -> Path:
+def export_layer(gdf: pd.DataFrame, path: str | Path, *, layer: str | None = None) -> Path:
     """Write ``gdf`` to ``path`` in the format given by the extension.
 
     Parameters
@@ -165,7 +168,7 @@ def _remove(path: Path, fmt: str) -> None:
         path.unlink()
 
 
-def _write_csv(df, path: Path, *, spatial: bool) -> None:
+def _write_csv(df: pd.DataFrame, path: Path, *, spatial: bool) -> None:
     if spatial:
         if df.crs.to_epsg() != 4326:
             df = df.to_crs(4326)
@@ -180,19 +183,16 @@ def _write_csv(df, path: Path, *, spatial: bool) -> None:
     out.to_csv(path, index=False, encoding="utf-8-sig")
 
 
-def export_from_project(project_path, layer: str, path) -> Path:
-    """Read ``layer`` from a project and export it (``beatgrid export``).
+def export_from_project(project: str | Path | Store, layer: str, path: str | Path) -> Path:
+    """Read ``layer`` from a project (a path, a URL or a store) and export it.
 
     Examples
     --------
     >>> import tempfile, os
     >>> out = os.path.join(tempfile.mkdtemp(), "communities.geojson")
-    >>> export_from_project("sample-geodata/ningbo-jiangbei.gpkg", "communities",
-    ...                     out).exists()  # doctest: +SKIP
+    >>> export_from_project("sample-geodata/ningbo-jiangbei.gpkg", "communities", out).exists()
     True
     """
-    from beatgrid.gis.io.project import read_layer
-
     schema.get_spec(layer)
     format_of(path)  # fail before reading
-    return export_layer(read_layer(project_path, layer), path, layer=layer)
+    return export_layer(open_store(project).read_layer(layer), path, layer=layer)

@@ -1,9 +1,16 @@
 """The GeoPackage store: a project as one ``.gpkg`` file (the embedded default).
 
-:class:`GeoPackageStore` implements :class:`~beatgrid.gis.io.store.Store` over the
-file functions of :mod:`beatgrid.gis.io.project` (layers, metadata, import log) and
-:mod:`beatgrid.gis.io.derived` (computed results). Writes are transactional: a copy
-of the file is written and replaces the original atomically.
+:class:`GeoPackageStore` implements :class:`~beatgrid.gis.io.store.Store`. Besides the
+layers of :mod:`beatgrid.gis.schema` the file holds the table ``beatgrid_meta``
+(key/value: schema version, CRS, creation time) and ``beatgrid_imports`` (one row per
+import: layer, source file, coordinate system, rows, time), and the derived layers
+(coverage results, proposals) written beside them. QGIS opens the file as it is.
+
+Writes are transactional: the layers are prepared once for both stores
+(:func:`~beatgrid.gis.io.writing.prepare_write`: conformed, reprojected, validated),
+then written into a copy of the file next to it, and the copy replaces the original
+atomically only when every layer was written, so a refused or failed write loses
+nothing. A write into a file that does not exist creates an empty project first.
 
 Examples
 --------
@@ -17,14 +24,29 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import contextlib
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyogrio
 
-from beatgrid.gis.io import derived, project
+from beatgrid.gis import schema
+from beatgrid.gis.errors import InputError, NotFoundError
+from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORT_COLUMNS, IMPORTS_TABLE, META_TABLE,
+                                     SCHEMA_VERSION, BBox, Frame, check_derived_names,
+                                     check_storage_crs, derived_epsg, first_storage_epsg,
+                                     import_log_rows, prepare_derived, prepare_write,
+                                     single_parts, stored_geometry_type, utc_now)
+
+#: Default CRS of a project that does not record one.
+DEFAULT_EPSG = 4490
 
 
 class GeoPackageStore:
@@ -34,81 +56,421 @@ class GeoPackageStore:
     ----------
     path
         The ``.gpkg`` file (it need not exist until :meth:`create` or a write).
+
+    Raises
+    ------
+    InputError
+        ``path`` does not end in ``.gpkg``.
+
+    Examples
+    --------
+    >>> store = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg")
+    >>> store.list_layers()[:3], store.exists()
+    (['stations', 'responsibility_areas', 'beats'], True)
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        if self.path.suffix.lower() != ".gpkg":
+            raise InputError(f"project {str(self.path)!r} is not a GeoPackage",
+                             fix="give a project path ending in .gpkg")
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
 
+    # -- what is there ---------------------------------------------------------------
     @property
     def location(self) -> str:
-        """The file path."""
+        """The file path.
+
+        Examples
+        --------
+        >>> GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").location
+        'sample-geodata/ningbo-jiangbei.gpkg'
+        """
         return str(self.path)
 
     def exists(self) -> bool:
-        """Whether the file exists."""
+        """Whether the file exists.
+
+        Examples
+        --------
+        >>> GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").exists()
+        True
+        """
         return self.path.exists()
 
-    def create(self, *, crs: int = 4490, overwrite: bool = False) -> None:
-        """Create an empty project file with every schema layer."""
-        project.create_project(self.path, crs=crs, overwrite=overwrite)
+    def _require(self) -> Path:
+        if not self.path.exists():
+            raise NotFoundError(f"project {str(self.path)!r} does not exist",
+                                fix="create it with `beatgrid sample --out` or `beatgrid import`")
+        return self.path
+
+    def _present(self) -> set[str]:
+        return {str(name) for name, _ in pyogrio.list_layers(self._require())}
 
     def list_layers(self) -> list[str]:
-        """The schema layers present in the file."""
-        return project.list_layers(self.path)
+        """The schema layers present in the file, in :data:`~beatgrid.gis.schema.LAYER_ORDER`.
 
-    def read_layer(self, name: str, *, bbox: tuple[float, float, float, float] | None = None
-                   ) -> pd.DataFrame:
-        """One layer, conformed (an absent schema layer reads as an empty frame)."""
-        return project.read_layer(self.path, name, bbox=bbox)
-
-    def read_layers(self, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
-        """Several layers as ``{name: frame}`` (default: every schema layer)."""
-        return project.read_project(self.path, list(names) if names is not None else None)
-
-    def write_layers(self, layers: Mapping[str, pd.DataFrame], *, append: bool = False,
-                     validate: bool = True, meta: Mapping[str, Any] | None = None) -> None:
-        """Write layers transactionally (a refused write leaves the file unchanged)."""
-        project.write_layers(self.path, dict(layers), append=append, validate=validate,
-                             meta=dict(meta) if meta is not None else None)
+        Examples
+        --------
+        >>> len(GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").list_layers())
+        14
+        """
+        present = self._present()
+        return [name for name in schema.LAYER_ORDER if name in present]
 
     def crs(self) -> int:
-        """EPSG code of the stored layers."""
-        return project.project_crs(self.path)
+        """EPSG code of the stored layers (4490 unless the file records another).
+
+        Examples
+        --------
+        >>> GeoPackageStore("not-yet.gpkg").crs()
+        4490
+        """
+        if not self.path.exists():
+            return DEFAULT_EPSG
+        return int(self.meta().get("crs_epsg", DEFAULT_EPSG))
 
     def meta(self) -> dict[str, str]:
-        """The ``beatgrid_meta`` key/value table."""
-        return project.read_meta(self.path)
+        """The ``beatgrid_meta`` key/value table (empty for a foreign GeoPackage).
+
+        Examples
+        --------
+        >>> GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").meta()["schema_version"]
+        '1'
+        """
+        if META_TABLE not in self._present():
+            return {}
+        df = pyogrio.read_dataframe(self.path, layer=META_TABLE, read_geometry=False)
+        return {str(k): str(v) for k, v in zip(df["key"], df["value"])}
 
     def imports(self) -> pd.DataFrame:
-        """The import log."""
-        return project.read_imports(self.path)
+        """The import log: one row per import (layer, source, coords, rows, mode, time).
+
+        Examples
+        --------
+        >>> log = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").imports()
+        >>> log["source"].iloc[0], int(log["rows"].sum())
+        ('beatgrid sample seed=0', 5398)
+        """
+        if IMPORTS_TABLE not in self._present():
+            return pd.DataFrame(columns=list(IMPORT_COLUMNS))
+        return pd.DataFrame(pyogrio.read_dataframe(self.path, layer=IMPORTS_TABLE,
+                                                   read_geometry=False))
 
     def info(self) -> pd.DataFrame:
-        """Layers, counts, geometry types, CRS and extents."""
-        return project.project_info(self.path)
+        """Per layer present: ``layer``, ``features``, ``geometry``, ``crs`` and the extent.
+
+        Examples
+        --------
+        >>> info = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").info()
+        >>> cams = info.set_index("layer").loc["cameras"]
+        >>> int(cams["features"]), cams["geometry"], cams["crs"]
+        (300, 'Point', 'EPSG:4490')
+        """
+        rows = []
+        for name in self.list_layers():
+            info = pyogrio.read_info(self.path, layer=name, force_total_bounds=True)
+            bounds = info.get("total_bounds")
+            if bounds is None or not np.isfinite(np.asarray(bounds, dtype=float)).all():
+                bounds = [np.nan] * 4
+            rows.append({"layer": name, "features": int(info["features"]),
+                         "geometry": info["geometry_type"] or "(table)",
+                         "crs": info["crs"] or "", "xmin": bounds[0], "ymin": bounds[1],
+                         "xmax": bounds[2], "ymax": bounds[3]})
+        return pd.DataFrame(rows)
 
     def state(self) -> Hashable:
-        """Modification time and size of the file and its WAL: changes on every write."""
-        state: list[tuple[int, int] | None] = []
+        """Inode, modification time and size of the file and its WAL: changes on every write.
+
+        Every write replaces the file by a new one (a new inode), so two writes within
+        the file system's clock resolution still differ.
+
+        Examples
+        --------
+        >>> store = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.state() == store.state()
+        True
+        """
+        state: list[tuple[int, int, int] | None] = []
         for p in (self.path, self.path.with_name(self.path.name + "-wal")):
             try:
                 st = p.stat()
-                state.append((st.st_mtime_ns, st.st_size))
+                state.append((st.st_ino, st.st_mtime_ns, st.st_size))
             except OSError:
                 state.append(None)
         return (str(self.path.resolve()), tuple(state))
 
-    def write_derived(self, layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame]) -> None:
-        """Write derived layers (coverage results, proposals) into the file."""
-        derived.write_derived(self.path, dict(layers))
+    # -- reading ---------------------------------------------------------------------
+    def read_layer(self, name: str, *, bbox: BBox | None = None,
+                   where: str | None = None) -> Frame:
+        """One layer, conformed to the schema (an absent schema layer reads as an empty frame).
 
-    def read_derived(self, name: str) -> pd.DataFrame:
-        """One derived layer."""
-        return derived.read_derived(self.path, name)
+        Parameters
+        ----------
+        name
+            A layer of :data:`~beatgrid.gis.schema.LAYER_ORDER`.
+        bbox, where
+            Optional spatial (xmin, ymin, xmax, ymax in the project CRS: the features
+            that intersect it) and attribute (SQL) filters, passed to pyogrio.
+
+        Returns
+        -------
+        GeoDataFrame (DataFrame for ``staff``)
+
+        Examples
+        --------
+        >>> store = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.read_layer("police_rooms", where="room_type = 1")["id"].tolist()
+        ['PR06', 'PR08']
+        """
+        schema.get_spec(name)
+        return self._read(name, self._present(), bbox=bbox, where=where)
+
+    def _read(self, name: str, present: set[str], *, bbox: BBox | None = None,
+              where: str | None = None) -> Frame:
+        spec = schema.get_spec(name)
+        if name not in present:
+            return schema.empty_layer(name, crs=self.crs())
+        df = pyogrio.read_dataframe(self.path, layer=name, bbox=bbox, where=where,
+                                    read_geometry=spec.spatial, fid_as_index=False)
+        if spec.spatial:
+            if df.geometry.name != "geometry":
+                df = df.rename_geometry("geometry")
+            df = single_parts(df)
+        else:
+            df = pd.DataFrame(df)
+        out, _problems = schema.conform_layer(df, name)
+        return out
+
+    def read_layers(self, names: Sequence[str] | None = None) -> dict[str, Frame]:
+        """Several layers as ``{name: frame}`` (default: every schema layer).
+
+        Examples
+        --------
+        >>> layers = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").read_layers(["beats"])
+        >>> len(layers["beats"])
+        12
+        """
+        wanted = list(names) if names is not None else list(schema.LAYER_ORDER)
+        for name in wanted:
+            schema.get_spec(name)
+        present = self._present()
+        return {name: self._read(name, present) for name in wanted}
+
+    def snapshot(self) -> tuple[int, dict[str, Frame]]:
+        """The project CRS and every schema layer (what a copy to another store needs).
+
+        Examples
+        --------
+        >>> crs, layers = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").snapshot()
+        >>> crs, len(layers)
+        (4490, 14)
+        """
+        return self.crs(), self.read_layers()
+
+    # -- writing ---------------------------------------------------------------------
+    def create(self, *, crs: int = DEFAULT_EPSG, overwrite: bool = False) -> None:
+        """Create an empty project file with every schema layer (readable by QGIS).
+
+        Raises
+        ------
+        InputError
+            ``crs`` is not a storage CRS, or the file exists and ``overwrite`` is False.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> store = GeoPackageStore(os.path.join(tempfile.mkdtemp(), "new.gpkg"))
+        >>> store.create(crs=4326)
+        >>> store.crs(), len(store.read_layer("buildings"))
+        (4326, 0)
+        """
+        check_storage_crs(crs)
+        if self.path.exists() and not overwrite:
+            raise InputError(f"project {str(self.path)!r} already exists",
+                             fix="choose another path or remove the file")
+        with _atomic(self.path, copy=False) as tmp:
+            _write_empty_project(tmp, crs)
+
+    def write_layers(self, layers: Mapping[str, Frame], *, append: bool = False,
+                     validate: bool = True, meta: Mapping[str, Any] | None = None
+                     ) -> dict[str, int]:
+        """Write layers transactionally; the file is created when missing.
+
+        Each layer is conformed to the schema and reprojected to the project CRS; with
+        ``validate`` the whole project (the new layers with the stored ones) is checked
+        for errors, including dangling references, and nothing is written when any is
+        found. A layer replaces the stored one unless ``append`` is True.
+
+        Parameters
+        ----------
+        layers
+            Layer name to frame.
+        append
+            Add rows to the stored layer instead of replacing it; ids must stay unique.
+        validate
+            Refuse the write when the project would have validation errors.
+        meta
+            Import record to log in ``beatgrid_imports`` (keys ``source``, ``coords``,
+            optionally ``rows``).
+
+        Returns
+        -------
+        dict
+            Rows stored per layer written.
+
+        Raises
+        ------
+        ValidationError
+            Every problem at once; the file is unchanged.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> store = Project.sample().store
+        >>> rooms = store.read_layer("police_rooms")
+        >>> store.write_layers({"police_rooms": rooms.iloc[:3]})
+        {'police_rooms': 3}
+        """
+        if not self.path.exists():  # an empty project first (it stays when the write is refused)
+            self.create(crs=first_storage_epsg(layers) or DEFAULT_EPSG)
+        epsg = self.crs()
+        present = self._present()
+        prepared = prepare_write(layers, epsg=epsg, append=append, validate=validate,
+                                 read_stored=lambda name: self._read(name, present))
+        with _atomic(self.path, copy=True) as tmp:
+            for name, df in prepared.items():
+                _write_layer(tmp, name, df)
+            if meta is not None:  # one row per layer, in the order given
+                _log_imports(tmp, import_log_rows(meta, layers, append=append))
+        return {name: int(len(df)) for name, df in prepared.items()}
+
+    # -- derived layers --------------------------------------------------------------
+    def write_derived(self, layers: Mapping[str, Frame]) -> None:
+        """Write derived layers (:data:`~beatgrid.gis.io.writing.DERIVED_LAYERS`) atomically.
+
+        The file (and its folder) is created when missing; it need not be a project.
+        Geometries are stored in the project CRS (a new file: 4490 inside China, 4326
+        elsewhere); a layer replaces the stored one of that name.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, shapely, tempfile, os
+        >>> store = GeoPackageStore(os.path.join(tempfile.mkdtemp(), "out.gpkg"))
+        >>> views = gpd.GeoDataFrame({"camera_id": ["c1"]},
+        ...     geometry=[shapely.box(121.55, 29.88, 121.551, 29.881)], crs=4490)
+        >>> store.write_derived({"camera_views": views})
+        >>> store.list_derived(), store.read_derived("camera_views")["camera_id"].tolist()
+        (['camera_views'], ['c1'])
+        """
+        check_derived_names(layers)
+        exists = self.path.exists()
+        stored = self.meta().get("crs_epsg") if exists else None
+        epsg = derived_epsg(int(stored) if stored is not None else None, layers)
+        prepared = {name: prepare_derived(name, df, epsg) for name, df in layers.items()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _atomic(self.path, copy=exists) as tmp:
+            for name, (df, gtype) in prepared.items():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    if gtype is None:
+                        pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG")
+                    else:
+                        pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
+                                                geometry_type=gtype,
+                                                promote_to_multi=gtype.startswith("Multi"))
+
+    def read_derived(self, name: str) -> Frame:
+        """The derived layer ``name``.
+
+        Raises
+        ------
+        NotFoundError
+            The file or the layer is missing (naming the command that writes it).
+
+        Examples
+        --------
+        >>> GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").read_derived("camera_views")
+        Traceback (most recent call last):
+        ...
+        beatgrid.gis.errors.NotFoundError: 'sample-geodata/ningbo-jiangbei.gpkg' has no layer 'camera_views' Fix: run `beatgrid coverage` (or `beatgrid cameras recommend`) first
+        """
+        if not self.path.exists():
+            raise NotFoundError(f"{str(self.path)!r} does not exist", fix="check the path")
+        if name not in self._present():
+            raise NotFoundError(f"{str(self.path)!r} has no layer {name!r}",
+                                fix="run `beatgrid coverage` (or `beatgrid cameras recommend`) "
+                                    "first")
+        df: Frame = pyogrio.read_dataframe(self.path, layer=name,
+                                           read_geometry=DERIVED_LAYERS.get(name) is not None)
+        return df
 
     def list_derived(self) -> list[str]:
-        """The derived layers present."""
-        return derived.list_derived(self.path)
+        """The derived layers present (none when the file does not exist).
+
+        Examples
+        --------
+        >>> GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg").list_derived()
+        []
+        """
+        if not self.path.exists():
+            return []
+        present = self._present()
+        return [n for n in DERIVED_LAYERS if n in present]
+
+
+# --------------------------------------------------------------------------------------
+# File operations
+# --------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _atomic(path: Path, *, copy: bool) -> Iterator[Path]:
+    """A temporary sibling of ``path`` (a copy of it with ``copy``) that replaces it on success."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.gpkg",
+                                dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    os.unlink(name)
+    tmp = Path(name)
+    try:
+        if copy:
+            shutil.copy2(path, tmp)
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_empty_project(path: Path, epsg: int) -> None:
+    values = {"schema_version": SCHEMA_VERSION, "crs_epsg": str(epsg), "created_at": utc_now()}
+    meta = pd.DataFrame({"key": list(values), "value": list(values.values())})
+    pyogrio.write_dataframe(meta, path, layer=META_TABLE, driver="GPKG")
+    for name in schema.LAYER_ORDER:
+        _write_layer(path, name, schema.empty_layer(name, crs=epsg))
+
+
+def _write_layer(path: Path, name: str, df: Frame) -> None:
+    spec = schema.get_spec(name)
+    df = df.copy()
+    for col in spec.columns:  # GeoPackage has no nullable-int flag: keep Int64 as is
+        if col.dtype == "str" and col.name in df.columns:
+            df[col.name] = df[col.name].astype(object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if spec.spatial:
+            geometry_type = stored_geometry_type(spec)
+            pyogrio.write_dataframe(df, path, layer=name, driver="GPKG",
+                                    geometry_type=geometry_type,
+                                    promote_to_multi=geometry_type.startswith("Multi"))
+        else:
+            pyogrio.write_dataframe(pd.DataFrame(df), path, layer=name, driver="GPKG")
+
+
+def _log_imports(path: Path, rows: list[dict[str, Any]]) -> None:
+    log = GeoPackageStore(path).imports()
+    new = pd.DataFrame(rows)
+    log = new if log.empty else pd.concat([log, new], ignore_index=True)
+    pyogrio.write_dataframe(log, path, layer=IMPORTS_TABLE, driver="GPKG")
+

@@ -27,30 +27,30 @@ True
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from beatgrid.gis.io import osm_tags as norm
 from beatgrid.gis import schema
-from beatgrid.gis.crs import to_metric
+from beatgrid.gis.config import section_or_default
+from beatgrid.gis.crs import in_china, to_metric
 from beatgrid.gis.errors import InputError, NotFoundError, ValidationError
-from beatgrid.gis.config import load_settings
+from beatgrid.gis.io import osm_tags as norm
 from beatgrid.gis.io.importers import order_columns
+from beatgrid.gis.io.store import Store, open_store
 
+#: The layers an OSM extract gives.
 OSM_LAYERS = ("buildings", "streets", "cameras")
 _NETWORK_TYPE = "all"
 
 
-def _settings(settings) -> dict:
-    # a full settings dict merges onto the defaults unchanged; a partial one overrides
-    return load_settings("settings", settings)
-
-
-def _open(path, bounding_box):
+def _open(path: str | Path, bounding_box: Any) -> Any:
     try:
+        # Lazy on purpose: pyrosm (and its Cython parser) is loaded only to read an extract.
         import pyrosm
     except ImportError:  # pragma: no cover - pyrosm is a dependency
         raise InputError("reading OSM extracts needs the pyrosm package",
@@ -68,7 +68,7 @@ def _open(path, bounding_box):
                          fix="check that it is a valid .osm.pbf extract") from None
 
 
-def _as_gdf(data) -> gpd.GeoDataFrame:
+def _as_gdf(data: Any) -> gpd.GeoDataFrame:
     if data is None or len(data) == 0:
         return gpd.GeoDataFrame({"id": pd.Series([], dtype="int64")},
                                 geometry=gpd.GeoSeries([], crs=4326), crs=4326)
@@ -78,8 +78,8 @@ def _as_gdf(data) -> gpd.GeoDataFrame:
     return gdf.reset_index(drop=True)
 
 
-def _keep_types(gdf: gpd.GeoDataFrame, layer: str, notes: list) -> gpd.GeoDataFrame:
-    types = schema.get_spec(layer).geometry_types
+def _keep_types(gdf: gpd.GeoDataFrame, layer: str, notes: list[str]) -> gpd.GeoDataFrame:
+    types = schema.get_spec(layer).geometry_types or ()
     geom = gdf.geometry
     ok = geom.notna() & ~geom.is_empty & geom.geom_type.isin(types)
     if (~ok).any():
@@ -89,7 +89,7 @@ def _keep_types(gdf: gpd.GeoDataFrame, layer: str, notes: list) -> gpd.GeoDataFr
 
 
 def _finish(attrs: pd.DataFrame, gdf: gpd.GeoDataFrame, layer: str, epsg: int,
-            notes: list) -> gpd.GeoDataFrame:
+            notes: list[str]) -> gpd.GeoDataFrame:
     """Attach geometry, reproject to storage, conform; drop unrepairable geometries."""
     out = gpd.GeoDataFrame(attrs.reset_index(drop=True),
                            geometry=gdf.geometry.reset_index(drop=True), crs=gdf.crs)
@@ -113,9 +113,7 @@ def _finish(attrs: pd.DataFrame, gdf: gpd.GeoDataFrame, layer: str, epsg: int,
     return order_columns(conformed, layer)
 
 
-def _storage_epsg(gdfs: list[gpd.GeoDataFrame], settings: dict) -> int:
-    from beatgrid.gis.crs import in_china
-
+def _storage_epsg(gdfs: list[gpd.GeoDataFrame], settings: Mapping[str, Any]) -> int:
     frames = [g for g in gdfs if len(g)]
     if not frames:
         return int(settings["crs"]["storage_epsg_other"])
@@ -126,9 +124,21 @@ def _storage_epsg(gdfs: list[gpd.GeoDataFrame], settings: dict) -> int:
     return int(settings["crs"][key])
 
 
-def buildings_layer(raw: gpd.GeoDataFrame, *, settings: dict, epsg: int,
-                    notes: list) -> gpd.GeoDataFrame:
-    """The ``buildings`` layer from pyrosm buildings (see :func:`read_osm`)."""
+def buildings_layer(raw: gpd.GeoDataFrame, *, settings: Mapping[str, Any], epsg: int,
+                    notes: list[str]) -> gpd.GeoDataFrame:
+    """The ``buildings`` layer from pyrosm buildings (see :func:`read_osm`).
+
+    ``settings`` is the ``core`` section (``[import]`` is used).
+
+    Examples
+    --------
+    >>> import pyrosm
+    >>> from beatgrid.gis.config import default_config
+    >>> raw = _as_gdf(pyrosm.OSM(pyrosm.get_data("test_pbf")).get_buildings())
+    >>> b = buildings_layer(raw, settings=default_config().core, epsg=4326, notes=[])
+    >>> bool((b["households"] >= 0).all()), b.crs.to_epsg()
+    (True, 4326)
+    """
     raw = _keep_types(raw, "buildings", notes)
     imp = settings["import"]
     if len(raw):
@@ -142,14 +152,33 @@ def buildings_layer(raw: gpd.GeoDataFrame, *, settings: dict, epsg: int,
     return _finish(attrs, raw, "buildings", epsg, notes)
 
 
-def streets_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list) -> gpd.GeoDataFrame:
-    """The ``streets`` layer from the pyrosm network (see :func:`read_osm`)."""
+def streets_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str]) -> gpd.GeoDataFrame:
+    """The ``streets`` layer from the pyrosm network (see :func:`read_osm`).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> raw = gpd.GeoDataFrame({"id": [5], "highway": ["service"], "service": ["alley"]},
+    ...                        geometry=[shapely.LineString([(121.55, 29.88), (121.551, 29.88)])],
+    ...                        crs=4326)
+    >>> streets_layer(raw, epsg=4490, notes=[])[["id", "street_class"]].values.tolist()
+    [['way/5', 'lane']]
+    """
     raw = _keep_types(raw, "streets", notes)
     return _finish(norm.normalise_streets(raw), raw, "streets", epsg, notes)
 
 
-def cameras_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list) -> gpd.GeoDataFrame:
-    """The ``cameras`` layer from ``man_made=surveillance`` nodes (see :func:`read_osm`)."""
+def cameras_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str]) -> gpd.GeoDataFrame:
+    """The ``cameras`` layer from ``man_made=surveillance`` nodes (see :func:`read_osm`).
+
+    Examples
+    --------
+    >>> import shapely
+    >>> raw = gpd.GeoDataFrame({"id": [7], "camera:type": ["dome"]},
+    ...                        geometry=[shapely.Point(121.55, 29.88)], crs=4326)
+    >>> cameras_layer(raw, epsg=4490, notes=[])[["id", "fov_deg"]].values.tolist()
+    [['node/7', 360.0]]
+    """
     raw = _keep_types(raw, "cameras", notes)
     if len(raw):
         keep = norm.is_camera(norm.tag_table(raw, ["surveillance:type"])).to_numpy()
@@ -160,7 +189,9 @@ def cameras_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list) -> gpd.GeoDa
     return _finish(norm.normalise_cameras(raw, notes=notes), raw, "cameras", epsg, notes)
 
 
-def read_osm(path, *, settings=None, layers=OSM_LAYERS, bounding_box=None) -> dict:
+def read_osm(path: str | Path, *, settings: Mapping[str, Any] | None = None,
+             layers: Sequence[str] = OSM_LAYERS, bounding_box: Any = None
+             ) -> dict[str, gpd.GeoDataFrame]:
     """Read buildings, streets and cameras from an ``.osm.pbf`` extract.
 
     Parameters
@@ -168,10 +199,9 @@ def read_osm(path, *, settings=None, layers=OSM_LAYERS, bounding_box=None) -> di
     path
         The ``.osm.pbf`` file.
     settings
-        Full settings as returned by ``load_settings("settings")``, or an override
-        (dict or TOML path) of them; default the shipped settings. Uses
-        ``[import] dwelling_size_m2``, ``default_levels``, ``residential_building_tags``
-        and ``[crs]``.
+        The ``core`` settings section (``project.config.core``; default the shipped
+        one). Uses ``[import] dwelling_size_m2``, ``default_levels``,
+        ``residential_building_tags`` and ``[crs]``.
     layers
         Which of ``buildings``, ``streets``, ``cameras`` to read.
     bounding_box
@@ -201,9 +231,9 @@ def read_osm(path, *, settings=None, layers=OSM_LAYERS, bounding_box=None) -> di
     if unknown:
         raise InputError(f"read_osm cannot produce layer(s) {unknown}",
                          fix="choose among: " + ", ".join(OSM_LAYERS))
-    cfg = _settings(settings)
+    cfg = section_or_default(settings, "core")
     osm = _open(path, bounding_box)
-    raw = {}
+    raw: dict[str, gpd.GeoDataFrame] = {}
     with warnings.catch_warnings():
         # pyrosm warns "Could not find any OSM data" for an empty selection
         warnings.filterwarnings("ignore", message="Could not find any", category=UserWarning)
@@ -217,7 +247,7 @@ def read_osm(path, *, settings=None, layers=OSM_LAYERS, bounding_box=None) -> di
                 custom_filter={"man_made": ["surveillance"]}, filter_type="keep",
                 keep_nodes=True, keep_ways=False, keep_relations=False))
     epsg = _storage_epsg(list(raw.values()), cfg)
-    out = {}
+    out: dict[str, gpd.GeoDataFrame] = {}
     for name in (n for n in OSM_LAYERS if n in layers):
         notes: list[str] = []
         if name == "buildings":
@@ -235,9 +265,13 @@ def read_osm(path, *, settings=None, layers=OSM_LAYERS, bounding_box=None) -> di
     return out
 
 
-def import_osm(project_path, path, *, append: bool = False, settings=None,
-               layers=OSM_LAYERS, bounding_box=None) -> dict:
+def import_osm(project: str | Path | Store, path: str | Path, *, append: bool = False,
+               settings: Mapping[str, Any] | None = None, layers: Sequence[str] = OSM_LAYERS,
+               bounding_box: Any = None) -> dict[str, int]:
     """Read an OSM extract (:func:`read_osm`) and write its layers into a project.
+
+    ``project`` is a GeoPackage path (created when missing), a ``postgresql://`` URL
+    or a store (``project.store``).
 
     Empty layers (e.g. an extract without cameras) are not written, so they do not
     replace stored data. The import is logged in the project with source and rows.
@@ -255,11 +289,9 @@ def import_osm(project_path, path, *, append: bool = False, settings=None,
     >>> counts["buildings"] > 0, counts["cameras"]
     (True, 0)
     """
-    from beatgrid.gis.io.project import write_layers
-
+    store = open_store(project)
     data = read_osm(path, settings=settings, layers=layers, bounding_box=bounding_box)
     to_write = {name: gdf for name, gdf in data.items() if len(gdf)}
     if to_write:
-        write_layers(project_path, to_write, append=append,
-                     meta={"source": str(path), "coords": "wgs84"})
+        store.write_layers(to_write, append=append, meta={"source": str(path), "coords": "wgs84"})
     return {name: int(len(to_write.get(name, ()))) for name in data}

@@ -12,10 +12,10 @@ to the functions here:
   spellings of ``camera:direction``, ``camera:type``, ``height``, ``camera:angle``.
 
 The scalar parsers (:func:`parse_direction`, :func:`parse_length_m`,
-:func:`parse_tilt`, :func:`parse_levels`, :func:`parse_count`) return ``nan`` for an
-empty value and raise :class:`ValueError` for a value they do not understand; the
-frame-level functions turn those into ``nan`` and a note naming the feature, the tag
-and the value.
+:func:`parse_tilt`, :func:`parse_levels`, :func:`parse_count`) live in
+:mod:`beatgrid.gis.io.osm_parse` and are published here too; the frame-level
+functions turn a value they do not understand into ``nan`` and a note naming the
+feature, the tag and the value.
 
 Examples
 --------
@@ -30,240 +30,22 @@ Examples
 from __future__ import annotations
 
 import json
-import math
-import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-NAN = float("nan")
+from beatgrid.gis.io.osm_parse import (CARDINALS, NAN, is_empty, parse_count, parse_direction,
+                                       parse_length_m, parse_levels, parse_tilt)
 
-# --------------------------------------------------------------------------------------
-# Scalar parsers
-# --------------------------------------------------------------------------------------
-
-_COMPASS = ["N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
-            "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"]
-#: Compass abbreviations (16 points), English words and Chinese names -> degrees.
-CARDINALS: dict[str, float] = {name: i * 22.5 for i, name in enumerate(_COMPASS)}
-CARDINALS.update({
-    "NORTH": 0.0, "EAST": 90.0, "SOUTH": 180.0, "WEST": 270.0,
-    "NORTHEAST": 45.0, "SOUTHEAST": 135.0, "SOUTHWEST": 225.0, "NORTHWEST": 315.0,
-    "北": 0.0, "东北": 45.0, "东": 90.0, "东南": 135.0, "南": 180.0, "西南": 225.0,
-    "西": 270.0, "西北": 315.0,
-})
-
-_NUMBER = r"[-+]?\d+(?:[.,]\d+)?"
-_DEG_SUFFIX = re.compile(r"\s*(°|º|deg|degs|degree|degrees|度)\s*$", re.IGNORECASE)
-
-
-def _is_empty(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, str) and value.strip() == ""
-
-
-def _first_of_list(value: str) -> str:
-    # OSM multi-value tags are separated by ';' ("90;270"): the first value is used.
-    return value.split(";")[0].strip()
-
-
-def _to_float(text: str) -> float:
-    text = text.strip().replace(",", ".")
-    if not re.fullmatch(_NUMBER.replace("[.,]", "[.]"), text):
-        raise ValueError(text)
-    return float(text)
-
-
-def _one_direction(text: str) -> float:
-    text = _DEG_SUFFIX.sub("", text.strip())
-    key = re.sub(r"[\s_]", "", text).upper()
-    if key in CARDINALS:
-        return CARDINALS[key]
-    # "North-East" is one direction, but "N-E" is a range (handled by the caller)
-    words = key.replace("-", "")
-    if len(words) > 3 and words in CARDINALS:
-        return CARDINALS[words]
-    return _to_float(text) % 360.0
-
-
-_RANGE = re.compile(r"^\s*(-?[^-–—~]+?)\s*[-–—~]\s*([^-–—~]+?)\s*$")
-
-
-def parse_direction(value) -> tuple[float, float]:
-    """``camera:direction`` (or ``direction``) -> (direction, field of view), degrees.
-
-    Accepted: a number (``"90"``, ``"90.5°"``, ``"-45"`` = 315, ``"450"`` = 90); a
-    compass point (``"N"``, ``"ssw"``, ``"North-East"``, ``"东北"``); a clockwise
-    range (``"90-180"``, ``"E-W"``, ``"270-90"``) giving its centre and its width as the
-    field of view; ``"0-360"`` or ``"0-359"`` meaning any direction (``nan``, 360). For
-    a ``;``-separated list the first value is used. A single direction has no field
-    of view (``nan``: the settings default applies).
-
-    Raises
-    ------
-    ValueError
-        For a value that is none of the above.
-
-    Examples
-    --------
-    >>> parse_direction("SSW"), parse_direction(" 90 "), parse_direction("E-W")
-    ((202.5, nan), (90.0, nan), (180.0, 180.0))
-    >>> parse_direction("0-360"), parse_direction(None)
-    ((nan, 360.0), (nan, nan))
-    """
-    if _is_empty(value):
-        return NAN, NAN
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value) % 360.0, NAN
-    text = _first_of_list(str(value))
-    try:
-        return _one_direction(text), NAN
-    except ValueError:
-        pass
-    m = _RANGE.match(text)
-    if not m:
-        raise ValueError(f"not a direction: {value!r}")
-    a_text, b_text = m.group(1), m.group(2)
-    a, b = _one_direction(a_text), _one_direction(b_text)
-    width = (b - a) % 360.0
-    if width == 0.0:
-        a_raw = _DEG_SUFFIX.sub("", a_text.strip())
-        b_raw = _DEG_SUFFIX.sub("", b_text.strip())
-        if a_raw == b_raw:
-            return a, NAN
-        width = 360.0
-    if width >= 359.0:
-        return NAN, 360.0
-    return (a + width / 2.0) % 360.0, width
-
-
-_UNITS_M = {
-    "": 1.0, "m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0, "米": 1.0,
-    "cm": 0.01, "mm": 0.001, "km": 1000.0,
-    "ft": 0.3048, "feet": 0.3048, "foot": 0.3048, "'": 0.3048,
-    "in": 0.0254, "inch": 0.0254, "inches": 0.0254, '"': 0.0254,
-}
-_FEET_INCHES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*'\s*(\d+(?:\.\d+)?)\s*\"\s*$")
-_LENGTH = re.compile(r"^\s*(" + _NUMBER + r")\s*([a-zA-Z'\"米]*)\.?\s*$")
-
-
-def parse_length_m(value) -> float:
-    """A length tag (``height``, ``camera:height``) -> metres.
-
-    Accepted: ``"4"``, ``"4.5"``, ``"4,5"``, ``"4 m"``, ``"4m"``, ``"400 cm"``,
-    ``"13 ft"``, ``"13'"``, ``"12'6\\""``, ``"4米"``; the first of a ``;`` list.
-
-    Raises
-    ------
-    ValueError
-        For anything else, and for negative lengths.
-
-    Examples
-    --------
-    >>> parse_length_m("4 m"), parse_length_m("400 cm"), round(parse_length_m("12'6\\""), 3)
-    (4.0, 4.0, 3.81)
-    """
-    if _is_empty(value):
-        return NAN
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        out = float(value)
-    else:
-        text = _first_of_list(str(value))
-        m = _FEET_INCHES.match(text)
-        if m:
-            out = float(m.group(1)) * 0.3048 + float(m.group(2)) * 0.0254
-        else:
-            m = _LENGTH.match(text)
-            unit = m.group(2).lower() if m else None
-            if not m or unit not in _UNITS_M:
-                raise ValueError(f"not a length: {value!r}")
-            out = _to_float(m.group(1)) * _UNITS_M[unit]
-    if out < 0:
-        raise ValueError(f"negative length: {value!r}")
-    return round(out, 6)
-
-
-def parse_tilt(value) -> float:
-    """``camera:angle`` / ``camera:tilt`` -> downward tilt from horizontal, degrees.
-
-    OSM's ``camera:angle`` is the angle between the view and the horizontal plane.
-    Mappers write the downward tilt as positive (``"15"``) or negative (``"-15"``);
-    both mean 15 degrees down (cameras pointing up do not occur in practice).
-
-    Raises
-    ------
-    ValueError
-        For a non-number or a magnitude above 90.
-
-    Examples
-    --------
-    >>> parse_tilt("15"), parse_tilt("-30°"), parse_tilt("20 deg"), parse_tilt("")
-    (15.0, 30.0, 20.0, nan)
-    """
-    if _is_empty(value):
-        return NAN
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        out = float(value)
-    else:
-        out = _to_float(_DEG_SUFFIX.sub("", _first_of_list(str(value))))
-    if abs(out) > 90:
-        raise ValueError(f"tilt outside -90..90: {value!r}")
-    return abs(out)
-
-
-def parse_levels(value) -> float:
-    """``building:levels`` -> storeys (``"5"``, ``"5.5"``, ``"3;5"`` -> 3, ``"2-3"`` -> 2).
-
-    Zero or negative counts are returned as ``nan`` (the default levels then apply).
-
-    Raises
-    ------
-    ValueError
-        For a value with no number.
-
-    Examples
-    --------
-    >>> parse_levels("6"), parse_levels("2-3"), parse_levels("0"), parse_levels(None)
-    (6.0, 2.0, nan, nan)
-    """
-    if _is_empty(value):
-        return NAN
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        out = float(value)
-    else:
-        m = re.match(r"^\s*(\d+(?:[.,]\d+)?)", _first_of_list(str(value)))
-        if not m:
-            raise ValueError(f"not a number of levels: {value!r}")
-        out = _to_float(m.group(1))
-    return out if out > 0 else NAN
-
-
-def parse_count(value) -> float:
-    """A count tag (``building:flats``) -> non-negative whole number, or ``nan``.
-
-    Raises
-    ------
-    ValueError
-        For a non-number, a negative or a fractional count.
-
-    Examples
-    --------
-    >>> parse_count("24"), parse_count(" 8 "), parse_count(None)
-    (24.0, 8.0, nan)
-    """
-    if _is_empty(value):
-        return NAN
-    out = float(value) if isinstance(value, (int, float, np.integer, np.floating)) \
-        else _to_float(_first_of_list(str(value)))
-    if out < 0 or not float(out).is_integer():
-        raise ValueError(f"not a count: {value!r}")
-    return out
-
+__all__ = [
+    "BUILDING_TAGS", "BUILDING_USE_TAGS", "CAMERA_SURVEILLANCE_TYPES", "CAMERA_TAGS",
+    "CARDINALS", "HIGHWAY_CLASSES", "NAN", "building_use", "estimate_households", "is_camera",
+    "normalise_buildings", "normalise_cameras", "normalise_streets", "parse_count",
+    "parse_direction", "parse_length_m", "parse_levels", "parse_tilt", "street_class",
+    "tag_table",
+]
 
 # --------------------------------------------------------------------------------------
 # Classifications
@@ -283,7 +65,7 @@ HIGHWAY_CLASSES: dict[str, str] = {
 }
 
 
-def street_class(highway, *, service=None) -> str:
+def street_class(highway: Any, *, service: Any = None) -> str:
     """``street_class`` of a way from its ``highway`` (and ``service``) tags.
 
     Motorways and trunk roads count as ``primary``; ``living_street``,
@@ -296,10 +78,10 @@ def street_class(highway, *, service=None) -> str:
     >>> street_class("trunk"), street_class("Living_Street"), street_class("track")
     ('primary', 'residential', 'other')
     """
-    if _is_empty(highway):
+    if is_empty(highway):
         return "other"
     cls = HIGHWAY_CLASSES.get(str(highway).strip().lower(), "other")
-    if cls == "service" and not _is_empty(service) and str(service).strip().lower() == "alley":
+    if cls == "service" and not is_empty(service) and str(service).strip().lower() == "alley":
         return "lane"
     return cls
 
@@ -319,7 +101,7 @@ BUILDING_USE_TAGS: dict[str, tuple[str, ...]] = {
 _USE_OF_TAG = {tag: use for use, tags in BUILDING_USE_TAGS.items() for tag in tags}
 
 
-def building_use(building, *, residential_tags) -> str:
+def building_use(building: Any, *, residential_tags: Iterable[str]) -> str:
     """``use`` of a building from its ``building=*`` value.
 
     Examples
@@ -330,14 +112,14 @@ def building_use(building, *, residential_tags) -> str:
     >>> building_use("garages", residential_tags=tags)
     'other'
     """
-    value = "yes" if _is_empty(building) else str(building).strip().lower()
+    value = "yes" if is_empty(building) else str(building).strip().lower()
     if value in residential_tags:
         return "residential"
     return _USE_OF_TAG.get(value, "other")
 
 
-def estimate_households(area_m2, levels, *, dwelling_size_m2: float, residential,
-                        minimum=0) -> np.ndarray:
+def estimate_households(area_m2: Any, levels: Any, *, dwelling_size_m2: float,
+                        residential: Any, minimum: Any = 0) -> np.ndarray:
     """Households from floor area: ``round(area x levels / dwelling_size)`` where residential.
 
     Parameters
@@ -372,10 +154,10 @@ def estimate_households(area_m2, levels, *, dwelling_size_m2: float, residential
 # Tag tables
 # --------------------------------------------------------------------------------------
 
-def _parse_tags(value) -> dict:
+def _parse_tags(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
-    if _is_empty(value):
+    if is_empty(value):
         return {}
     try:
         out = json.loads(value)
@@ -384,7 +166,7 @@ def _parse_tags(value) -> dict:
     return out if isinstance(out, dict) else {}
 
 
-def tag_table(df: pd.DataFrame, keys) -> pd.DataFrame:
+def tag_table(df: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
     """The tags ``keys`` of every feature: from columns, else from pyrosm's ``tags`` JSON.
 
     pyrosm puts common tags in columns and the remaining ones in a JSON ``tags``
@@ -398,15 +180,15 @@ def tag_table(df: pd.DataFrame, keys) -> pd.DataFrame:
     """
     extra = (df["tags"].map(_parse_tags) if "tags" in df.columns
              else pd.Series([{}] * len(df), index=df.index))
-    out = {}
+    out: dict[str, pd.Series] = {}
     for key in keys:
         from_json = extra.map(lambda d, k=key: d.get(k))
         if key in df.columns:
             col = df[key].astype(object)
-            col = col.where(~col.map(_is_empty), from_json)
+            col = col.where(~col.map(is_empty), from_json)
         else:
             col = from_json
-        out[key] = col.astype(object).where(~col.map(_is_empty), None)
+        out[key] = col.astype(object).where(~col.map(is_empty), None)
     return pd.DataFrame(out, index=df.index)
 
 
@@ -421,7 +203,8 @@ def _osm_ids(df: pd.DataFrame, default_type: str) -> pd.Series:
     return ids
 
 
-def _parse_column(series: pd.Series, parser, *, ids, tag: str, notes: list) -> pd.Series:
+def _parse_column(series: pd.Series, parser: Callable[[Any], Any], *, ids: Iterable[str],
+                  tag: str, notes: list[str]) -> pd.Series:
     values = []
     for fid, value in zip(ids, series):
         try:
@@ -444,9 +227,9 @@ BUILDING_TAGS = ("building", "building:levels", "building:flats", "name", "addr:
                  "addr:street", "addr:housenumber")
 
 
-def normalise_buildings(df: pd.DataFrame, *, area_m2, dwelling_size_m2: float,
-                        default_levels: float, residential_tags,
-                        notes: list | None = None) -> pd.DataFrame:
+def normalise_buildings(df: pd.DataFrame, *, area_m2: Any, dwelling_size_m2: float,
+                        default_levels: float, residential_tags: Iterable[str],
+                        notes: list[str] | None = None) -> pd.DataFrame:
     """BeatGrid building attributes from OSM building features.
 
     ``households`` comes from ``building:flats`` when mapped
@@ -493,7 +276,7 @@ def normalise_buildings(df: pd.DataFrame, *, area_m2, dwelling_size_m2: float,
     levels = raw_levels.fillna(float(default_levels))
     flats = _parse_column(tags["building:flats"], parse_count, ids=ids,
                           tag="building:flats", notes=notes).astype(float)
-    building = tags["building"].map(lambda v: "yes" if _is_empty(v) else str(v).strip().lower())
+    building = tags["building"].map(lambda v: "yes" if is_empty(v) else str(v).strip().lower())
     use = building.map(lambda v: building_use(v, residential_tags=residential_tags))
     residential = (use == "residential").to_numpy()
     explicit = (residential & (building != "yes")).to_numpy()
@@ -553,7 +336,7 @@ def is_camera(tags: pd.DataFrame) -> pd.Series:
     return kind.isna() | kind.astype(str).str.strip().str.lower().isin(CAMERA_SURVEILLANCE_TYPES)
 
 
-def normalise_cameras(df: pd.DataFrame, *, notes: list | None = None) -> pd.DataFrame:
+def normalise_cameras(df: pd.DataFrame, *, notes: list[str] | None = None) -> pd.DataFrame:
     """BeatGrid camera attributes from ``man_made=surveillance`` nodes.
 
     - ``camera:type=dome``: ``direction`` empty and ``fov_deg`` 360 (it sees all round);
@@ -587,7 +370,7 @@ def normalise_cameras(df: pd.DataFrame, *, notes: list | None = None) -> pd.Data
     direction = parsed.map(lambda t: t[0]).astype(float)
     fov = parsed.map(lambda t: t[1]).astype(float)
     camera_type = tags["camera:type"].map(
-        lambda v: "" if _is_empty(v) else str(v).strip().lower())
+        lambda v: "" if is_empty(v) else str(v).strip().lower())
     dome = (camera_type == "dome").to_numpy()
     direction = direction.where(~dome, NAN)
     fov = fov.where(~dome, 360.0)
@@ -599,7 +382,7 @@ def normalise_cameras(df: pd.DataFrame, *, notes: list | None = None) -> pd.Data
                          notes=notes).astype(float)
     zone = tags["surveillance:zone"].fillna("").astype(str).str.strip().str.lower()
 
-    def text(col):
+    def text(col: str) -> np.ndarray:
         return tags[col].fillna("").astype(str).str.strip().to_numpy()
 
     return pd.DataFrame({

@@ -10,14 +10,21 @@ one from a path or a URL.
 The contract:
 
 - ``read_layer`` returns the layer conformed to :mod:`beatgrid.gis.schema`
-  (geometries in the storage CRS, EPSG:4490 or 4326; single parts);
-- ``write_layers`` is one transaction: every layer is conformed and, with
-  ``validate``, the whole project is checked first; on any error nothing is written
-  and :class:`~beatgrid.gis.errors.ValidationError` lists every problem;
+  (geometries in the project CRS, EPSG:4490 or 4326; single parts); a schema layer
+  that is not stored reads as an empty frame with the schema's columns; ``bbox``
+  keeps the features that intersect it;
+- ``write_layers`` is one transaction: every layer is prepared the same way for both
+  stores (:func:`~beatgrid.gis.io.writing.prepare_write`: reprojected to the project
+  CRS, appended, conformed and, with ``validate``, checked with the stored layers); on
+  any error nothing is written and :class:`~beatgrid.gis.errors.ValidationError` lists
+  every problem; ``meta`` adds a row per layer to the import log (``imports``);
 - ``state`` changes whenever the stored layers change (so results computed from
   them can be cached);
-- derived layers (coverage results, proposals: :data:`DERIVED_LAYERS`) are written
-  and read beside the project layers with the same transactional rule.
+- derived layers (coverage results, proposals:
+  :data:`~beatgrid.gis.io.writing.DERIVED_LAYERS`) are written and read beside the
+  project layers with the same transactional rule.
+
+The contract tests (``tests/gis/io/test_store_contract.py``) run on both stores.
 
 Examples
 --------
@@ -33,85 +40,210 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.io.gpkg import GeoPackageStore
+from beatgrid.gis.io.writing import DERIVED_LAYERS, BBox, Frame
 
-if TYPE_CHECKING:
-    import geopandas as gpd
-
-#: A layer as read or written: a GeoDataFrame for spatial layers, a DataFrame for tables.
-Frame = pd.DataFrame
-#: ``(minlon, minlat, maxlon, maxlat)`` in the storage CRS.
-BBox = tuple[float, float, float, float]
+__all__ = ["DERIVED_LAYERS", "BBox", "Frame", "GeoPackageStore", "Store", "is_database_url",
+           "open_store"]
 
 
 @runtime_checkable
 class Store(Protocol):
-    """Where a project's layers are kept; see the module docstring for the contract."""
+    """Where a project's layers are kept; see the module docstring for the contract.
+
+    :class:`~beatgrid.gis.io.gpkg.GeoPackageStore` and
+    :class:`~beatgrid.gis.io.postgis.PostGISStore` implement it; code that reads or
+    writes layers takes a ``Store`` and never asks which.
+
+    Examples
+    --------
+    >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+    >>> isinstance(store, Store), store.location
+    (True, 'sample-geodata/ningbo-jiangbei.gpkg')
+    """
 
     @property
     def location(self) -> str:
-        """The path or the URL (password masked) of the store, for messages."""
+        """The path or the URL (password masked) of the store, for messages.
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.location
+        'sample-geodata/ningbo-jiangbei.gpkg'
+        """
         ...
 
     def exists(self) -> bool:
-        """Whether the project exists (a file, or a schema with BeatGrid's tables)."""
+        """Whether the project exists (a file, or a schema with BeatGrid's tables).
+
+        Examples
+        --------
+        >>> open_store("no-such.gpkg").exists()
+        False
+        """
         ...
 
     def create(self, *, crs: int = 4490, overwrite: bool = False) -> None:
-        """Create an empty project with every schema layer present."""
+        """Create an empty project with every schema layer present.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> store = open_store(os.path.join(tempfile.mkdtemp(), "new.gpkg"))
+        >>> store.create(crs=4326)
+        >>> store.crs(), len(store.list_layers())
+        (4326, 14)
+        """
         ...
 
     def list_layers(self) -> list[str]:
-        """Names of the schema layers present, in :data:`beatgrid.gis.schema.LAYER_ORDER`."""
+        """Names of the schema layers present, in :data:`beatgrid.gis.schema.LAYER_ORDER`.
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.list_layers()[:2]
+        ['stations', 'responsibility_areas']
+        """
         ...
 
     def read_layer(self, name: str, *, bbox: BBox | None = None) -> Frame:
-        """One layer, conformed to the schema (``bbox`` keeps the features it touches)."""
+        """One layer, conformed to the schema (``bbox`` keeps the features it touches).
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> len(store.read_layer("buildings", bbox=(121.545, 29.915, 121.548, 29.918)))
+        15
+        """
         ...
 
     def read_layers(self, names: Sequence[str] | None = None) -> dict[str, Frame]:
-        """Several layers (default: every schema layer) as ``{name: frame}``."""
+        """Several layers (default: every schema layer) as ``{name: frame}``.
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> {k: len(v) for k, v in store.read_layers(["stations", "beats"]).items()}
+        {'stations': 2, 'beats': 12}
+        """
         ...
 
     def write_layers(self, layers: Mapping[str, Frame], *, append: bool = False,
-                     validate: bool = True, meta: Mapping[str, Any] | None = None) -> None:
-        """Write layers in one transaction (see the contract); ``meta`` logs an import."""
+                     validate: bool = True, meta: Mapping[str, Any] | None = None
+                     ) -> dict[str, int]:
+        """Write layers in one transaction (see the contract); rows stored per layer.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> store = Project.sample().store
+        >>> stations = store.read_layer("stations")
+        >>> store.write_layers({"stations": stations}, meta={"source": "again"})
+        {'stations': 2}
+        """
         ...
 
     def crs(self) -> int:
-        """EPSG code the layers are stored in."""
+        """EPSG code the layers are stored in.
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.crs()
+        4490
+        """
         ...
 
     def meta(self) -> dict[str, str]:
-        """The key/value metadata (schema version, CRS, creation time)."""
+        """The key/value metadata (schema version, CRS, creation time).
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.meta()["crs_epsg"]
+        '4490'
+        """
         ...
 
     def imports(self) -> pd.DataFrame:
-        """The import log: one row per import (layer, source, coords, rows, mode, time)."""
+        """The import log: one row per import (layer, source, coords, rows, mode, time).
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> list(store.imports().columns)
+        ['layer', 'source', 'coords', 'rows', 'mode', 'imported_at']
+        """
         ...
 
     def info(self) -> pd.DataFrame:
-        """Per layer: ``layer``, ``features``, ``geometry``, ``crs`` and the extent."""
+        """Per layer: ``layer``, ``features``, ``geometry``, ``crs`` and the extent.
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> list(store.info().columns)
+        ['layer', 'features', 'geometry', 'crs', 'xmin', 'ymin', 'xmax', 'ymax']
+        """
         ...
 
     def state(self) -> Hashable:
-        """A token that changes whenever the stored layers change."""
+        """A token that changes whenever the stored layers change.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> store = Project.sample().store
+        >>> before = store.state()
+        >>> _ = store.write_layers({"staff": store.read_layer("staff")})
+        >>> store.state() != before
+        True
+        """
         ...
 
-    def write_derived(self, layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame]) -> None:
-        """Write derived layers (:data:`DERIVED_LAYERS`) in one transaction."""
+    def write_derived(self, layers: Mapping[str, Frame]) -> None:
+        """Write derived layers (:data:`DERIVED_LAYERS`) in one transaction.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from beatgrid.gis import Project
+        >>> store = Project.sample().store
+        >>> store.write_derived({"proposal_effects": pd.DataFrame({"step": [1]})})
+        >>> store.list_derived()
+        ['proposal_effects']
+        """
         ...
 
     def read_derived(self, name: str) -> Frame:
-        """One derived layer; :class:`~beatgrid.gis.errors.NotFoundError` when absent."""
+        """One derived layer; :class:`~beatgrid.gis.errors.NotFoundError` when absent.
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.read_derived("blind_spots")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        beatgrid.gis.errors.NotFoundError: 'sample-geodata/ningbo-jiangbei.gpkg' has no layer 'blind_spots' Fix: ...
+        """
         ...
 
     def list_derived(self) -> list[str]:
-        """Names of the derived layers present."""
+        """Names of the derived layers present.
+
+        Examples
+        --------
+        >>> store = open_store("sample-geodata/ningbo-jiangbei.gpkg")
+        >>> store.list_derived()
+        []
+        """
         ...
 
 
@@ -156,13 +288,13 @@ def open_store(target: str | Path | Store, *, schema: str | None = None) -> Stor
     if isinstance(target, Store) and not isinstance(target, (str, Path)):
         return target
     if is_database_url(target):
-        from beatgrid.gis.io.postgis import PostGISStore  # sqlalchemy only when asked for
+        # Lazy on purpose: SQLAlchemy (a second or so to import) is loaded only when a
+        # database is opened, not by every command that works on a GeoPackage.
+        from beatgrid.gis.io.postgis import PostGISStore
 
         return PostGISStore(str(target), **({"schema": schema} if schema else {}))
     path = Path(target)
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"project {str(target)!r} is not a GeoPackage",
                          fix="give a project path ending in .gpkg, or a postgresql:// URL")
-    from beatgrid.gis.io.gpkg import GeoPackageStore
-
     return GeoPackageStore(path)

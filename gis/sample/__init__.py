@@ -27,8 +27,9 @@ reduced scale (see ``docs/sample.md``):
 Everything is computed with vectorised numpy / shapely array operations in a local
 Gauss-Kruger frame and converted to CGCS2000 at the end (:mod:`.district`); the generator
 scales to a million households. Parameters live in ``gis/defaults/sample.toml``. No file
-I/O here: ``beatgrid sample --out P.gpkg`` writes the result with
-:func:`beatgrid.gis.io.project.write_layers`.
+I/O here: ``beatgrid sample --out P.gpkg`` writes the result through the project's store
+(:meth:`beatgrid.gis.io.store.Store.write_layers`); ``Project.sample()`` opens a writable
+copy.
 
 Examples
 --------

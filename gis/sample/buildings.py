@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.sample.common import integers, names, only, rects, segments_local, uniform
+from beatgrid.gis.sample.common import (Params, Rng, integers, names, only, rects,
+                                        segments_local, uniform)
+from beatgrid.gis.sample.layout import Layout, Plan
 from beatgrid.gis.sample.streets import road_pieces, street_frame
 
 RESIDENTIAL_KINDS = ("walkup", "highrise", "urban_village", "house")
@@ -27,7 +29,7 @@ ESTATE_KINDS = ("walkup", "highrise")
 LANE_CLASS = {"walkup": "lane", "urban_village": "lane", "house": "lane", "highrise": "service"}
 
 
-def sites(groups, lay, p, rng):
+def sites(groups: pd.DataFrame, lay: Layout, p: Params, rng: Rng) -> pd.DataFrame:
     """Every possible building position: a lattice per block (cell) or hamlet (disk).
 
     Parameters
@@ -88,7 +90,7 @@ def sites(groups, lay, p, rng):
     return out[inside].reset_index(drop=True)
 
 
-def clear_of_roads(sites, roads, p):
+def clear_of_roads(sites: pd.DataFrame, roads: pd.DataFrame, p: Params) -> pd.DataFrame:
     """Drop building sites closer to a curved or village road than its setback."""
     if not len(roads) or not len(sites):
         return sites
@@ -100,7 +102,7 @@ def clear_of_roads(sites, roads, p):
     return sites.drop(index=np.unique(hit)).reset_index(drop=True)
 
 
-def _building_attributes(sites, p, rng):
+def _building_attributes(sites: pd.DataFrame, p: Params, rng: Rng) -> None:
     bt = p["buildings"]
     n = len(sites)
     kind = sites["kind"].to_numpy()
@@ -123,7 +125,7 @@ def _building_attributes(sites, p, rng):
     sites["levels"], sites["units"], sites["households"], sites["use"] = levels, units, hh, use
 
 
-def allocate(sites, plan, p, rng):
+def allocate(sites: pd.DataFrame, plan: Plan, p: Params, rng: Rng) -> pd.DataFrame:
     """Draw each site's storeys, units, households and use, then pick residential sites
     until each community holds its households; non-residential sites are all kept."""
     _building_attributes(sites, p, rng)
@@ -150,8 +152,14 @@ def allocate(sites, plan, p, rng):
     return sites[keep].reset_index(drop=True)
 
 
-def fit_targets(target, capacity, use):
-    """Cap targets at a share of capacity and hand the shortfall to communities with room."""
+def fit_targets(target: np.ndarray, capacity: np.ndarray, use: float) -> np.ndarray:
+    """Cap targets at a share of capacity and hand the shortfall to communities with room.
+
+    Examples
+    --------
+    >>> fit_targets(np.array([100, 50]), np.array([80, 200]), 0.9).tolist()
+    [72.0, 78.0]
+    """
     cap = np.floor(capacity * use)
     fitted = np.minimum(target, cap)
     slack = cap - fitted
@@ -161,7 +169,8 @@ def fit_targets(target, capacity, use):
     return fitted
 
 
-def lanes(buildings, groups, lay, p):
+def lanes(buildings: pd.DataFrame, groups: pd.DataFrame, lay: Layout, p: Params
+          ) -> pd.DataFrame:
     """Lanes (service roads in high-rise estates) in every other gap between building rows."""
     b = buildings[buildings["kind"].isin(list(LANE_CLASS))]
     if not len(b):
@@ -186,7 +195,8 @@ def lanes(buildings, groups, lay, p):
     return street_frame(line[ok], cls[ok], comm=comm[ok], rural=lay.rural[comm[ok]])
 
 
-def estates(buildings, lay, roads, p, rng):
+def estates(buildings: pd.DataFrame, lay: Layout, roads: pd.DataFrame, p: Params, rng: Rng
+            ) -> pd.DataFrame:
     """One estate per block of walk-ups or high-rises: the buildings' hull grown a little,
     cut back from roads crossing it; old estates mostly open with few access doors.
 

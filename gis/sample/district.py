@@ -5,19 +5,26 @@ See :mod:`beatgrid.gis.sample` for what the district holds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from beatgrid.gis import schema
-from beatgrid.gis.errors import InputError
 from beatgrid.gis.config import load_settings
+from beatgrid.gis.errors import InputError
 from beatgrid.gis.policing.policy import load_policy
 from beatgrid.gis.sample.buildings import allocate, clear_of_roads, estates, lanes, sites
-from beatgrid.gis.sample.common import STORAGE_EPSG, ToStorage, conformed, frame, ids, valid_lines
-from beatgrid.gis.sample.layout import build_layout, plan_district
+from beatgrid.gis.sample.common import (STORAGE_EPSG, Params, Rng, ToStorage, conformed, frame,
+                                        ids, valid_lines)
+from beatgrid.gis.sample.layout import Layout, Plan, build_layout, plan_district
 from beatgrid.gis.sample.people import incidents, key_places, populate, staff_roster
-from beatgrid.gis.sample.policing import admin_layers, cameras, cameras_frame, governance, rooms, station_officers
+from beatgrid.gis.sample.policing import (admin_layers, cameras, cameras_frame, governance, rooms,
+                                          station_officers)
 from beatgrid.gis.sample.streets import arterials, curved_roads, name_streets, urban_grid, villages
 
 #: Smallest district the generator makes (the CLI refuses fewer households too).
@@ -29,8 +36,10 @@ STAFF_COLUMNS = ["beat_id", "community_officers", "auxiliaries", "floating_manag
                  "grid_workers"]
 
 
-def generate_district(*, households: int = 30000, seed: int = 0, settings=None,
-                      policy=None) -> dict:
+def generate_district(*, households: int = 30000, seed: int = 0,
+                      settings: str | Path | Mapping[str, Any] | None = None,
+                      policy: str | Path | Mapping[str, Any] | None = None
+                      ) -> dict[str, pd.DataFrame]:
     """Generate the synthetic sample district: every project layer, deterministic per seed.
 
     Parameters
@@ -101,7 +110,9 @@ def generate_district(*, households: int = 30000, seed: int = 0, settings=None,
     return {name: conformed(layers[name], name) for name in schema.LAYER_ORDER}
 
 
-def _assemble(lay, plan, streets, est, buildings, frames, p, rng):
+def _assemble(lay: Layout, plan: Plan, streets: pd.DataFrame, est: pd.DataFrame,
+              buildings: pd.DataFrame, frames: Mapping[str, pd.DataFrame], p: Params, rng: Rng
+              ) -> dict[str, pd.DataFrame]:
     """Every layer but the staff roster with ids, names and references, in CGCS2000."""
     to = ToStorage(p["district"]["center_lon"], p["district"]["center_lat"])
     out, (comm_ids, beat_ids, comm_name) = admin_layers(lay, plan, to, p, rng)
@@ -127,7 +138,7 @@ def _assemble(lay, plan, streets, est, buildings, frames, p, rng):
     return out
 
 
-def _streets_frame(streets, to):
+def _streets_frame(streets: pd.DataFrame, to: ToStorage) -> gpd.GeoDataFrame:
     """The streets in CGCS2000, ids given after dropping what collapsed in lon/lat.
 
     :func:`.streets.street_frame` already drops clipping leftovers in metres; this is the
@@ -141,7 +152,8 @@ def _streets_frame(streets, to):
                   "street_class": streets["street_class"].to_numpy()}, geom, None, "streets")
 
 
-def _staff(layers, roster, plan, p, rng):
+def _staff(layers: dict[str, pd.DataFrame], roster: pd.DataFrame, plan: Plan, p: Params,
+           rng: Rng) -> None:
     """Put the roster in: the staff table, room types (type 1 with two or more officers)
     and every station's total strength."""
     layers["staff"] = roster[STAFF_COLUMNS].copy()
@@ -152,7 +164,9 @@ def _staff(layers, roster, plan, p, rng):
         roster["community_officers"].to_numpy(), plan.station, p, rng)
 
 
-def _buildings_frame(b, est, est_ids, comm_ids, comm_name, to):
+def _buildings_frame(b: pd.DataFrame, est: pd.DataFrame, est_ids: np.ndarray,
+                     comm_ids: np.ndarray, comm_name: np.ndarray, to: ToStorage
+                     ) -> gpd.GeoDataFrame:
     has_estate = b["estate"].notna().to_numpy()
     e = b["estate"].fillna(0).to_numpy(dtype=int)
     seq = b.groupby(["group"]).cumcount() + 1

@@ -23,12 +23,14 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
 
-from beatgrid.gis.sample.common import integers, only, uniform
+from beatgrid.gis.sample.common import Params, Rng, integers, only, uniform
 
 KMEANS_ROUNDS = 20        # Lloyd iterations placing station / area centres
 OUTLINE_HARMONICS = 4     # smoothness of the district outline's wobble
@@ -62,7 +64,7 @@ class Layout:
     polys: np.ndarray
     core: np.ndarray
     spacing: float
-    urban_box: tuple
+    urban_box: tuple[float, float, float, float]
 
 
 @dataclass
@@ -89,7 +91,7 @@ class Plan:
 
     station: np.ndarray
     area: np.ndarray
-    pairs: tuple
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray]
     target: np.ndarray
     floating_ratio: np.ndarray
     inversion: np.ndarray
@@ -97,7 +99,8 @@ class Plan:
     theta: np.ndarray
 
 
-def _jittered(n, box, jitter, rng):
+def _jittered(n: int, box: tuple[float, float, float, float], jitter: float, rng: Rng
+              ) -> tuple[np.ndarray, float]:
     x0, y0, x1, y1 = box
     cols = max(1, round(math.sqrt(n * (x1 - x0) / (y1 - y0))))
     rows = math.ceil(n / cols)
@@ -107,7 +110,8 @@ def _jittered(n, box, jitter, rng):
     return pts + rng.uniform(-jitter, jitter, (n, 2)) * [cw, ch], min(cw, ch)
 
 
-def _outline(width, height, amplitude, spacing, rng):
+def _outline(width: float, height: float, amplitude: float, spacing: float, rng: Rng
+             ) -> Any:
     """A rectangle whose sides wobble smoothly (zero at the corners: a simple polygon)."""
     corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [width / 2, height / 2]
     normals = np.array([[0, -1], [1, 0], [0, 1], [-1, 0]])
@@ -128,7 +132,7 @@ def _outline(width, height, amplitude, spacing, rng):
     return poly
 
 
-def build_layout(households, p, rng) -> Layout:
+def build_layout(households: int, p: Params, rng: Rng) -> Layout:
     """The outline and the community tessellation for ``households``.
 
     Parameters
@@ -143,6 +147,14 @@ def build_layout(households, p, rng) -> Layout:
     Returns
     -------
     Layout
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> len(lay.polys), lay.rural.tolist()
+    (4, [False, False, False, True])
     """
     d = p["district"]
     n = max(d["min_communities"], round(households / d["households_per_community"]))
@@ -168,9 +180,18 @@ def build_layout(households, p, rng) -> Layout:
     return Layout(outline, seeds, np.arange(n) >= n_urban, polys, core, su, urban_box)
 
 
-def adjacency(polys, min_shared=1.0):
+def adjacency(polys: np.ndarray, min_shared: float = 1.0
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i < j) of polygons sharing a boundary longer than ``min_shared``, and the
-    shared lines."""
+    shared lines.
+
+    Examples
+    --------
+    >>> boxes = np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(5, 5, 6, 6)])
+    >>> i, j, lines = adjacency(boxes, min_shared=0.5)
+    >>> i.tolist(), j.tolist(), [round(g.length, 3) for g in lines]
+    ([0], [1], [1.0])
+    """
     tree = shapely.STRtree(polys)
     i, j = tree.query(polys, predicate="intersects")
     keep = i < j
@@ -187,7 +208,8 @@ def adjacency(polys, min_shared=1.0):
     return i[ok], j[ok], merged[ok]
 
 
-def _regions(xy, neighbours, nodes, k, rng):
+def _regions(xy: np.ndarray, neighbours: Sequence[set[int]], nodes: Any, k: int, rng: Rng
+             ) -> np.ndarray:
     """Split ``nodes`` into ``k`` contiguous, balanced regions grown from k-means centres."""
     nodes = np.asarray(nodes)
     k = max(1, min(k, len(nodes)))
@@ -198,12 +220,14 @@ def _regions(xy, neighbours, nodes, k, rng):
         centres = np.array([pts[lab == r].mean(0) if (lab == r).any() else centres[r]
                             for r in range(k)])
     dist = ((pts[:, None] - centres[None]) ** 2).sum(-1)
-    label, members = {}, [[] for _ in range(k)]
+    label: dict[int, int] = {}
+    members: list[list[int]] = [[] for _ in range(k)]
     for r in range(k):
         s = next(int(nodes[o]) for o in np.argsort(dist[:, r]) if int(nodes[o]) not in label)
         label[s] = r
         members[r].append(s)
-    inside, frozen = {int(n) for n in nodes}, set()
+    inside = {int(n) for n in nodes}
+    frozen: set[int] = set()
     while len(label) < len(nodes) and len(frozen) < k:
         r = min((r for r in range(k) if r not in frozen), key=lambda r: (len(members[r]), r))
         cand = {m for node in members[r] for m in neighbours[node]
@@ -220,7 +244,7 @@ def _regions(xy, neighbours, nodes, k, rng):
     return np.array([label[int(n)] for n in nodes])
 
 
-def plan_district(lay, households, p, rng) -> Plan:
+def plan_district(lay: Layout, households: int, p: Params, rng: Rng) -> Plan:
     """Stations, responsibility areas, sizes and population mix of the communities.
 
     Parameters
@@ -237,11 +261,20 @@ def plan_district(lay, households, p, rng) -> Plan:
     Returns
     -------
     Plan
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> plan.station.tolist(), int(plan.target.sum())
+    ([0, 0, 0, 0], 5000)
     """
     d, pop = p["district"], p["population"]
     n = len(lay.polys)
     i, j, shared = adjacency(lay.polys)
-    neighbours = [set() for _ in range(n)]
+    neighbours: list[set[int]] = [set() for _ in range(n)]
     for a, b in zip(i, j):
         neighbours[a].add(int(b))
         neighbours[b].add(int(a))
@@ -270,7 +303,7 @@ def plan_district(lay, households, p, rng) -> Plan:
     return Plan(station, area, (i, j, shared), target, ratio, inversion, oldness, theta)
 
 
-def _targets(rural, households, pop, rng):
+def _targets(rural: np.ndarray, households: int, pop: Params, rng: Rng) -> np.ndarray:
     """Households per community: village committees smaller, urban ones log-normal."""
     target = np.zeros(len(rural))
     target[rural] = integers(rng, pop["rural_households"], rural.sum())

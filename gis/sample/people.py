@@ -29,6 +29,9 @@ severe (both inverted ones and one more needing two officers), four full, three 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -37,7 +40,8 @@ from beatgrid.gis.policing import beats as beats_mod
 from beatgrid.gis import schema
 from beatgrid.gis.policing.staffing import RULES, rule_requirements
 from beatgrid.gis.policing.workload import workload_requirement
-from beatgrid.gis.sample.common import cell_rects, uniform
+from beatgrid.gis.sample.common import Params, Rng, cell_rects, uniform
+from beatgrid.gis.sample.layout import Layout, Plan
 from beatgrid.gis.sample.streets import road_points
 
 KEY_PLACE_NAMES = {"rental_house": "出租房", "hotel": "宾馆", "ktv": "KTV", "internet_cafe": "网吧",
@@ -46,7 +50,7 @@ KEY_PLACE_NAMES = {"rental_house": "出租房", "hotel": "宾馆", "ktv": "KTV",
 TIERS = ("full", "mild", "severe")
 
 
-def populate(buildings, plan, p, rng):
+def populate(buildings: pd.DataFrame, plan: Plan, p: Params, rng: Rng) -> None:
     """Add registered and floating residents to ``buildings``; floating residents follow
     each community's ratio, weighted by building kind (rentals in old and village housing)."""
     pop = p["population"]
@@ -62,7 +66,8 @@ def populate(buildings, plan, p, rng):
     buildings["population_floating"] = rng.poisson(mean)
 
 
-def incidents(buildings, streets, p, rng):
+def incidents(buildings: pd.DataFrame, streets: pd.DataFrame, p: Params, rng: Rng
+              ) -> pd.DataFrame:
     """A year of incidents at buildings weighted by floating residents; traffic on roads."""
     c = p["incidents"]
     n = max(1, round(buildings["households"].sum() / c["households_per_incident"]))
@@ -90,7 +95,8 @@ def incidents(buildings, streets, p, rng):
                          "geometry": pts[order]})
 
 
-def key_places(buildings, groups, lay, p, rng):
+def key_places(buildings: pd.DataFrame, groups: pd.DataFrame, lay: Layout, p: Params,
+               rng: Rng) -> pd.DataFrame:
     """Rental houses where floating residents live; businesses in shops; construction sites
     on empty blocks; key units in public buildings and offices."""
     per = p["key_places"]["per_1000_households"]
@@ -126,7 +132,8 @@ def key_places(buildings, groups, lay, p, rng):
 # Staff roster
 # --------------------------------------------------------------------------------------
 
-def tiers(inverted, officers_needed, *, full: float, severe: float, rng) -> np.ndarray:
+def tiers(inverted: Any, officers_needed: Any, *, full: float, severe: float, rng: Rng
+          ) -> np.ndarray:
     """Staffing outcome of each beat by quota: ``"full"``, ``"mild"`` or ``"severe"``.
 
     Parameters
@@ -146,6 +153,12 @@ def tiers(inverted, officers_needed, *, full: float, severe: float, rng) -> np.n
     ndarray of str
         Severe: the inverted beats, then beats needing two or more officers, then the
         others (random order within each); of the rest, ``full`` first, then mild.
+
+    Examples
+    --------
+    >>> tiers([True, False, False, False], [1, 2, 1, 1], full=0.5, severe=0.25,
+    ...       rng=np.random.default_rng(0)).tolist()
+    ['severe', 'mild', 'full', 'full']
     """
     inverted = np.asarray(inverted, dtype=bool)
     n = len(inverted)
@@ -159,7 +172,7 @@ def tiers(inverted, officers_needed, *, full: float, severe: float, rng) -> np.n
     return out
 
 
-def _room_officers(officers, off):
+def _room_officers(officers: np.ndarray, off: Params) -> np.ndarray:
     """Officers raised to their room type's minimum (type 1 with two or more officers)."""
     for _ in range(3):
         officers = np.maximum(officers, np.where(officers >= 2, off["type1_room_min"],
@@ -167,13 +180,14 @@ def _room_officers(officers, off):
     return officers
 
 
-def _short(required, ratio):
+def _short(required: np.ndarray, ratio: Any) -> np.ndarray:
     """A count below ``required`` (by the share ``ratio`` of it, at least one, never
     negative); 0 stays 0."""
     return np.clip(np.minimum(required - 1, np.round(required * ratio)), 0, None).astype(int)
 
 
-def staff_roster(layers, *, p, policy, rng) -> pd.DataFrame:
+def staff_roster(layers: Mapping[str, pd.DataFrame], *, p: Params, policy: Params, rng: Rng
+                 ) -> pd.DataFrame:
     """A staff roster per beat: some fully staffed, some clearly short, the rest mildly.
 
     The requirements are those of :func:`beatgrid.gis.policing.staffing.assess_project` on the
@@ -226,7 +240,7 @@ def staff_roster(layers, *, p, policy, rng) -> pd.DataFrame:
     aux_req, fm_req, gw_req = (req[r].to_numpy() for r in (
         "auxiliaries_ratio", "floating_managers_ratio", "grid_workers_per_grid"))
 
-    def spare():
+    def spare() -> np.ndarray:
         return (rng.random(n) < st["spare_share"]).astype(int)
 
     # auxiliaries: short only in severe beats (one per officer or a little more)

@@ -21,12 +21,17 @@ Three beats with 1, 2 and 1 community officers in two stations:
 
 from __future__ import annotations
 
+from typing import Any
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
 
-from beatgrid.gis.sample.common import frame, ids, names, only, rects, rotate, uniform
+from beatgrid.gis.sample.common import (Params, Rng, ToStorage, frame, ids, names, only, rects,
+                                        rotate, uniform)
+from beatgrid.gis.sample.layout import Layout, Plan
 from beatgrid.gis.sample.streets import LOOK_M, road_points
 
 
@@ -34,7 +39,7 @@ from beatgrid.gis.sample.streets import LOOK_M, road_points
 # Stations, responsibility areas, beats, communities, rooms
 # --------------------------------------------------------------------------------------
 
-def _admin(lay, plan, p, rng):
+def _admin(lay: Layout, plan: Plan, p: Params, rng: Rng) -> tuple[np.ndarray, ...]:
     """Names and codes of stations, subdistricts/towns, communities."""
     n, n_st = len(lay.polys), plan.station.max() + 1
     base = names(n_st, [""], rng)
@@ -50,7 +55,8 @@ def _admin(lay, plan, p, rng):
     return base, sub_name, sub_code, comm_code, comm_name
 
 
-def admin_layers(lay, plan, to, p, rng):
+def admin_layers(lay: Layout, plan: Plan, to: ToStorage, p: Params, rng: Rng
+                 ) -> tuple[dict[str, gpd.GeoDataFrame], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Stations, responsibility areas, beats and communities (unions of community cells).
 
     Returns
@@ -58,6 +64,18 @@ def admin_layers(lay, plan, to, p, rng):
     (layers, (comm_ids, beat_ids, comm_name))
         The four layers (stations without ``officers_total``: the roster sets it, see
         :func:`station_officers`) and per-community ids and names.
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> from beatgrid.gis.sample.layout import build_layout, plan_district
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> to = ToStorage(p["district"]["center_lon"], p["district"]["center_lat"])
+    >>> layers, (comm_ids, beat_ids, _) = admin_layers(lay, plan, to, p, rng)
+    >>> sorted(layers), comm_ids.tolist(), beat_ids.tolist()
+    (['beats', 'communities', 'responsibility_areas', 'stations'], ['C01', 'C02', 'C03', 'C04'], ['B01', 'B02', 'B03', 'B04'])
     """
     d = p["district"]
     n, n_st, n_ra = len(lay.polys), plan.station.max() + 1, plan.area.max() + 1
@@ -85,7 +103,8 @@ def admin_layers(lay, plan, to, p, rng):
     return out, (comm_ids, beat_ids, comm_name)
 
 
-def station_officers(officers, station, p, rng):
+def station_officers(officers: np.ndarray, station: np.ndarray, p: Params, rng: Rng
+                     ) -> np.ndarray:
     """All officers of each station: its community officers are 22-32 % of them
     (``staff.community_officer_share``; Jiangbei 26.8 %).
 
@@ -97,6 +116,14 @@ def station_officers(officers, station, p, rng):
         Station index per beat.
     p, rng
         Sample settings and numpy Generator.
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> total = station_officers(np.array([1, 2, 1, 1]), np.array([0, 0, 1, 1]),
+    ...                          load_settings("sample"), np.random.default_rng(0))
+    >>> total.shape, bool((total >= 7).all())
+    ((2,), True)
     """
     n_st = int(np.max(station)) + 1
     per_station = np.bincount(station, weights=officers, minlength=n_st)
@@ -104,7 +131,9 @@ def station_officers(officers, station, p, rng):
     return np.round(per_station / share).astype(int)
 
 
-def rooms(lay, plan, buildings, comm_name, beat_ids, st_ids, to, p, rng):
+def rooms(lay: Layout, plan: Plan, buildings: pd.DataFrame, comm_name: np.ndarray,
+          beat_ids: np.ndarray, st_ids: np.ndarray, to: ToStorage, p: Params, rng: Rng
+          ) -> gpd.GeoDataFrame:
     """A room per beat in the building nearest the community's middle, with its office
     condition (by quota); ``room_type`` is set from the roster afterwards."""
     n = len(lay.polys)
@@ -131,7 +160,8 @@ def rooms(lay, plan, buildings, comm_name, beat_ids, st_ids, to, p, rng):
 # Cameras
 # --------------------------------------------------------------------------------------
 
-def cameras(streets, estates, buildings, p, rng):
+def cameras(streets: pd.DataFrame, estates: pd.DataFrame, buildings: pd.DataFrame, p: Params,
+            rng: Rng) -> pd.DataFrame:
     """Road cameras on street lines (looking along them), a few inside estates.
 
     Returns
@@ -172,7 +202,8 @@ def cameras(streets, estates, buildings, p, rng):
     return cams
 
 
-def _internal_points(buildings, estates, n, c, rng):
+def _internal_points(buildings: pd.DataFrame, estates: pd.DataFrame, n: int, c: Params,
+                     rng: Rng) -> pd.DataFrame:
     """Cameras between building rows inside estates (old estates rarely get one)."""
     b = buildings[buildings["estate"].notna()]
     if n <= 0 or not len(b):
@@ -187,14 +218,14 @@ def _internal_points(buildings, estates, n, c, rng):
                    shapely.STRtree(buildings["geometry"].to_numpy()).query(pts, "intersects")[0])
     weight = np.where(estates["is_old"].to_numpy()[est], c["old_estate_weight"], 1.0) * ok
     n = min(n, int((weight > 0).sum()))
-    pick = rng.choice(len(pts), n, replace=False, p=weight / weight.sum()) if n else []
+    pick: Any = rng.choice(len(pts), n, replace=False, p=weight / weight.sum()) if n else []
     xy = shapely.get_coordinates(pts[pick])
     look = xy + rng.normal(size=(len(pick), 2)) * LOOK_M
     return pd.DataFrame({"kind": "estate_internal", "estate": est[pick], "geometry": pts[pick],
                          "look": list(map(tuple, look))})
 
 
-def _entrance_points(estates, n, c, rng):
+def _entrance_points(estates: pd.DataFrame, n: int, c: Params, rng: Rng) -> pd.DataFrame:
     """Gate cameras on the estate fence, looking in (closed estates mostly)."""
     if n <= 0 or not len(estates):
         return pd.DataFrame(columns=["kind", "estate", "geometry", "look"])
@@ -208,7 +239,7 @@ def _entrance_points(estates, n, c, rng):
                          "look": list(map(tuple, look))})
 
 
-def cameras_frame(cams, est_ids, to):
+def cameras_frame(cams: pd.DataFrame, est_ids: np.ndarray, to: ToStorage) -> gpd.GeoDataFrame:
     """The cameras layer: ids, directions as true bearings, estate ids, CGCS2000."""
     xy = shapely.get_coordinates(cams["geometry"].to_numpy())
     has_look = cams["look"].notna().to_numpy()
@@ -232,9 +263,20 @@ def cameras_frame(cams, est_ids, to):
 # Governance grids
 # --------------------------------------------------------------------------------------
 
-def governance(lay, plan, p, rng):
+def governance(lay: Layout, plan: Plan, p: Params, rng: Rng) -> pd.DataFrame:
     """Other departments' grids: the communities with some shared boundaries moved (a strip
-    handed to the neighbour), comprehensive-governance cells also cut in quarters."""
+    handed to the neighbour), comprehensive-governance cells also cut in quarters.
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> from beatgrid.gis.sample.layout import build_layout, plan_district
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> sorted(set(governance(lay, plan, p, rng)["department"]))
+    ['city_operations', 'comprehensive_governance']
+    """
     g = p["governance"]
     i, j, shared = plan.pairs
     out = []
@@ -260,7 +302,7 @@ def governance(lay, plan, p, rng):
     return pd.concat(out, ignore_index=True)
 
 
-def _quarter(cells, theta):
+def _quarter(cells: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """Each cell cut in four by two lines through its centroid along the street grid."""
     big = np.sqrt(shapely.area(cells)) * 10
     centre = shapely.get_coordinates(shapely.centroid(cells))

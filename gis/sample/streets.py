@@ -17,12 +17,15 @@ Examples
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.sample.common import cell_rects, names, only, rotate, segments_local, uniform
+from beatgrid.gis.sample.common import (Params, Rng, cell_rects, names, only, rotate,
+                                        segments_local, uniform)
+from beatgrid.gis.sample.layout import Layout, Plan
 
 MIN_STREET_PIECE_M = 0.5  # shorter pieces left by clipping are dropped
 LOOK_M = 5.0              # a point this far along the street gives the view direction
@@ -30,7 +33,7 @@ WHOLE_BLOCK = 0.9         # share of a block inside its community that counts as
 _COLLECTIONS = (4, 5, 6, 7)  # shapely type ids of multi-part geometries
 
 
-def street_frame(geoms, cls, comm=-1, rural=False) -> pd.DataFrame:
+def street_frame(geoms: Any, cls: Any, comm: Any = -1, rural: Any = False) -> pd.DataFrame:
     """Street records (geometry, street_class, comm, rural) of the line parts of ``geoms``.
 
     Clipping leftovers are dropped: points, empty results and pieces of
@@ -39,6 +42,12 @@ def street_frame(geoms, cls, comm=-1, rural=False) -> pd.DataFrame:
     both its ends round to the same lon/lat, so in CGCS2000 it is a one-point component
     ("Too few points in geometry component"). A street with nothing left is dropped
     (wherever it is in ``geoms``); the others keep their order.
+
+    Examples
+    --------
+    >>> s = street_frame(np.array([shapely.LineString([(0, 0), (5, 0)])]), "lane", comm=2)
+    >>> s[["street_class", "comm", "rural"]].values.tolist()
+    [['lane', 2, False]]
     """
     n = len(geoms)
     parts, idx = _line_parts(np.asarray(geoms, dtype=object))
@@ -53,7 +62,7 @@ def street_frame(geoms, cls, comm=-1, rural=False) -> pd.DataFrame:
     return df[~shapely.is_empty(geoms)].reset_index(drop=True)
 
 
-def _line_parts(geoms):
+def _line_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The LineStrings in ``geoms`` (collections opened, in order) and whose they are."""
     parts, idx = shapely.get_parts(geoms, return_index=True)
     if np.isin(shapely.get_type_id(parts), _COLLECTIONS).any():  # a collection of multi-parts
@@ -64,15 +73,26 @@ def _line_parts(geoms):
     return parts[line], idx[line]
 
 
-def _flatten(g):
+def _flatten(g: Any) -> list[Any]:
     if shapely.get_type_id(g) in _COLLECTIONS:
         return [q for p in shapely.get_parts(g) for q in _flatten(p)]
     return [g]
 
 
-def arterials(lay, plan, p, rng):
+def arterials(lay: Layout, plan: Plan, p: Params, rng: Rng) -> pd.DataFrame:
     """Arterials on community boundaries: primary between stations, else secondary;
-    village-village boundaries are roads only in part."""
+    village-village boundaries are roads only in part.
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> from beatgrid.gis.sample.layout import build_layout, plan_district
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> sorted(set(arterials(lay, plan, p, rng)["street_class"]))
+    ['secondary']
+    """
     i, j, shared = plan.pairs
     both_rural = lay.rural[i] & lay.rural[j]
     cls = np.where(plan.station[i] != plan.station[j], "primary",
@@ -81,14 +101,15 @@ def arterials(lay, plan, p, rng):
     return street_frame(shared[keep], cls[keep], rural=both_rural[keep])
 
 
-def _positions(radius, spacing, rng):
+def _positions(radius: float, spacing: Any, rng: Rng) -> np.ndarray:
     """Jittered street positions covering [-radius, radius]."""
     lo, hi = spacing
     steps = rng.uniform(lo, hi, int(2 * radius / lo) + 3)
     return -radius - rng.uniform(0, hi) + np.concatenate([[0.0], np.cumsum(steps)])
 
 
-def urban_grid(lay, plan, p, rng):
+def urban_grid(lay: Layout, plan: Plan, p: Params, rng: Rng
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A rotated, jittered local street grid per urban community, and its blocks.
 
     Returns
@@ -97,6 +118,17 @@ def urban_grid(lay, plan, p, rng):
         :func:`street_frame` of the local streets; one row per block: ``comm``, local
         bounds ``u0 u1 v0 v1``, frame ``theta ox oy``, ``margin``, ``radius`` (NaN),
         ``full`` (share inside the community) and ``kind`` (what the block holds).
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> from beatgrid.gis.sample.layout import build_layout, plan_district
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> streets, cells = urban_grid(lay, plan, p, rng)
+    >>> len(streets) > 0, sorted(set(cells["kind"]))[:3]
+    (True, ['commercial', 'highrise', 'industrial'])
     """
     s = p["streets"]
     setback = s["setback_m"]
@@ -138,7 +170,8 @@ def urban_grid(lay, plan, p, rng):
     return street_frame(geom[ok], cls[ok], comm=comm[ok]), cells
 
 
-def _block_kinds(comm, full, plan, p, rng):
+def _block_kinds(comm: np.ndarray, full: np.ndarray, plan: Plan, p: Params, rng: Rng
+                 ) -> np.ndarray:
     """What each urban block holds: shops/offices/schools/workshops, urban villages (in
     inversion communities), a fixed number of old walk-up estates near the core, high-rises."""
     b = p["blocks"]
@@ -158,8 +191,19 @@ def _block_kinds(comm, full, plan, p, rng):
     return kind
 
 
-def curved_roads(lay, p, rng):
-    """Long curved or diagonal roads crossing the district through the urban area."""
+def curved_roads(lay: Layout, p: Params, rng: Rng) -> pd.DataFrame:
+    """Long curved or diagonal roads crossing the district through the urban area.
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> from beatgrid.gis.sample.layout import build_layout, plan_district
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> curved_roads(lay, p, rng)["street_class"].tolist()
+    ['secondary']
+    """
     s = p["streets"]
     x0, y0, x1, y1 = lay.urban_box
     n = max(1, round(math.sqrt((x1 - x0) * (y1 - y0)) / s["curved_road_spacing_m"]))
@@ -177,7 +221,8 @@ def curved_roads(lay, p, rng):
     return street_frame(clipped[ok], "secondary")
 
 
-def villages(lay, plan, p, rng):
+def villages(lay: Layout, plan: Plan, p: Params, rng: Rng
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hamlets (as site groups, disks of houses) of every village committee and the
     roads joining them.
 
@@ -186,6 +231,17 @@ def villages(lay, plan, p, rng):
     (groups, roads)
         One row per hamlet (the columns of :func:`urban_grid` blocks, ``radius`` set,
         ``kind`` "house") and a :func:`street_frame` of village roads.
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> from beatgrid.gis.sample.layout import build_layout, plan_district
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> hamlets, roads = villages(lay, plan, p, rng)
+    >>> set(hamlets["kind"]), bool(roads["rural"].all())
+    ({'house'}, True)
     """
     v, house = p["villages"], p["buildings"]["house"]
     setback = p["streets"]["setback_m"]
@@ -209,14 +265,15 @@ def villages(lay, plan, p, rng):
     return groups, street_frame(np.array(roads, dtype=object), "tertiary", rural=True)
 
 
-def _hamlet_centres(poly, n, radius, setback, gap, rng):
+def _hamlet_centres(poly: Any, n: int, radius: float, setback: float, gap: float, rng: Rng
+                    ) -> np.ndarray:
     area = shapely.buffer(poly, -(radius + setback), join_style="mitre")
     if area.is_empty:
         return np.array(shapely.get_coordinates(shapely.point_on_surface(poly)))
     x0, y0, x1, y1 = area.bounds
     cand = np.column_stack([rng.uniform(x0, x1, 64 * n), rng.uniform(y0, y1, 64 * n)])
     cand = cand[shapely.contains_xy(area, cand[:, 0], cand[:, 1])]
-    chosen = []
+    chosen: list[np.ndarray] = []
     for pt in cand:
         if all(np.hypot(*(pt - q)) > 2 * radius + gap for q in chosen):
             chosen.append(pt)
@@ -227,7 +284,7 @@ def _hamlet_centres(poly, n, radius, setback, gap, rng):
     return np.array(chosen)
 
 
-def _village_road(poly, centres, wiggle, rng):
+def _village_road(poly: Any, centres: np.ndarray, wiggle: float, rng: Rng) -> Any:
     """A winding road from the community edge through every hamlet to the edge again."""
     axis = centres[:, 0] if np.ptp(centres[:, 0]) >= np.ptp(centres[:, 1]) else centres[:, 1]
     pts = centres[np.argsort(axis)]
@@ -244,8 +301,15 @@ def _village_road(poly, centres, wiggle, rng):
     return only([shapely.intersection(shapely.LineString(coords), poly)], 1)[0]
 
 
-def name_streets(streets, rng):
-    """A copy of ``streets`` with a ``name`` (suffix by class: 大道, 路, 街, 巷, 弄...)."""
+def name_streets(streets: pd.DataFrame, rng: Rng) -> pd.DataFrame:
+    """A copy of ``streets`` with a ``name`` (suffix by class: 大道, 路, 街, 巷, 弄...).
+
+    Examples
+    --------
+    >>> s = street_frame(np.array([shapely.LineString([(0, 0), (50, 0)])]), "secondary")
+    >>> name_streets(s, np.random.default_rng(0))["name"].str.endswith("路").tolist()
+    [True]
+    """
     suffix = {"primary": ["大道", "路"], "secondary": ["路"], "tertiary": ["路", "街"],
               "residential": ["街", "巷"], "service": ["支路"], "lane": ["弄", "巷"]}
     out = np.empty(len(streets), dtype=object)
@@ -257,8 +321,16 @@ def name_streets(streets, rng):
     return streets
 
 
-def road_pieces(roads, seg):
-    """Short straight pieces of ``roads`` (for fast distance queries) and their road index."""
+def road_pieces(roads: pd.DataFrame, seg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Short straight pieces of ``roads`` (for fast distance queries) and their road index.
+
+    Examples
+    --------
+    >>> s = street_frame(np.array([shapely.LineString([(0, 0), (30, 0)])]), "lane")
+    >>> pieces, owner = road_pieces(s, 10.0)
+    >>> len(pieces), owner.tolist()
+    (3, [0, 0, 0])
+    """
     parts, owner = shapely.get_parts(roads["geometry"].to_numpy(), return_index=True)
     parts = shapely.segmentize(parts, seg)
     xy, idx = shapely.get_coordinates(parts, return_index=True)
@@ -267,9 +339,24 @@ def road_pieces(roads, seg):
     return pieces, owner[idx[:-1][same]]
 
 
-def road_points(streets, n, class_weight, rural_weight, rng):
+def road_points(streets: pd.DataFrame, n: int, class_weight: Params, rural_weight: float,
+                rng: Rng) -> pd.DataFrame:
     """``n`` random points on streets (weighted by length x class weight, rural roads
-    down-weighted), each with a point ``look`` along the street one way or the other."""
+    down-weighted), each with a point ``look`` along the street one way or the other.
+
+    Examples
+    --------
+    >>> from beatgrid.gis.config import load_settings
+    >>> from beatgrid.gis.sample.layout import build_layout, plan_district
+    >>> p, rng = load_settings("sample"), np.random.default_rng(0)
+    >>> lay = build_layout(5000, p, rng)
+    >>> plan = plan_district(lay, 5000, p, rng)
+    >>> roads = arterials(lay, plan, p, rng)
+    >>> pts = road_points(roads, 5, p["cameras"]["class_weight"],
+    ...                   p["cameras"]["rural_road_weight"], rng)
+    >>> len(pts), list(pts.columns)
+    (5, ['kind', 'estate', 'geometry', 'look'])
+    """
     cls = streets["street_class"].to_numpy()
     geom = streets["geometry"].to_numpy()
     length = shapely.length(geom)

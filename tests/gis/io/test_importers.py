@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from beatgrid.gis.io import china_coords as cc
+from beatgrid.gis.config import default_config
 from beatgrid.gis.errors import CRSError, InputError, NotFoundError, ValidationError
 from beatgrid.gis.io import project as store
 from beatgrid.gis.io.export import SHAPEFILE_NAMES, export_from_project, export_layer, format_of
@@ -333,7 +334,8 @@ def test_buildings_households_estimated_from_levels(tmp_path):
     # dwelling size from the settings
     with pytest.warns(UserWarning, match="/ 45 m2"):
         small = read_layer_file(path, layer_name="buildings",
-                                settings={"import": {"dwelling_size_m2": 45.0}})
+                                settings=default_config().replace(
+                                    core={"import": {"dwelling_size_m2": 45.0}}).core)
     assert small.loc[0, "households"] == round(area[0] * 6 / 45)
 
 

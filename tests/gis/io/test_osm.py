@@ -13,7 +13,7 @@ from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io import project as store
 from beatgrid.gis.io.osm import import_osm, read_osm
-from beatgrid.gis.config import load_settings
+from beatgrid.gis.config import default_config
 
 pyrosm = pytest.importorskip("pyrosm")
 NAN = float("nan")
@@ -120,7 +120,7 @@ def test_street_class(highway, service, cls):
 
 
 def test_building_use_and_household_estimate():
-    tags = load_settings("settings")["import"]["residential_building_tags"]
+    tags = default_config().core["import"]["residential_building_tags"]
     uses = {v: norm.building_use(v, residential_tags=tags) for v in
             ["apartments", "yes", None, "house", "retail", "office", "school", "warehouse",
              "garages", "roof"]}
@@ -247,7 +247,8 @@ def test_dwelling_size_from_settings():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         small = read_osm(path, layers=["buildings"],
-                         settings={"import": {"dwelling_size_m2": 45.0}})["buildings"]
+                         settings=default_config().replace(
+                             core={"import": {"dwelling_size_m2": 45.0}}).core)["buildings"]
         default = read_osm(path, layers=["buildings"])["buildings"]
     ratio = small["households"].sum() / default["households"].sum()
     assert 1.8 < ratio < 2.2

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from beatgrid.api.errors import status_of
 from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError, ValidationError
+from beatgrid.gis.io import pg_tables
 from beatgrid.gis.io import postgis as pg
+from beatgrid.gis.io.pg_connect import normalise_url
 
 LON, LAT = 121.55, 29.88  # Ningbo, Jiangbei
 
@@ -62,7 +64,7 @@ def _staff():
 
 
 def _engine(url, **kw):
-    return sa.create_engine(pg._normalise_url(url), **kw)
+    return sa.create_engine(normalise_url(url), **kw)
 
 
 def _scalar(url, sql, **params):
@@ -186,16 +188,16 @@ def test_invalid_second_layer_writes_nothing(pg_url, pg_schema):
 @pytest.mark.postgis
 def test_failure_while_writing_rolls_everything_back(pg_url, pg_schema, monkeypatch):
     pg.write_layers_pg(pg_url, {"buildings": _buildings(2, prefix="old")}, schema=pg_schema)
-    real = pg._write_one
+    real = pg_tables.write_table
     written = []
 
-    def flaky(conn, schema_name, name, df, epsg):
+    def flaky(conn, schema_name, name, df, **kw):
         if written:  # the first layer went into the database; the second one breaks
             raise RuntimeError("disk full (simulated)")
-        real(conn, schema_name, name, df, epsg)
+        real(conn, schema_name, name, df, **kw)
         written.append(name)
 
-    monkeypatch.setattr(pg, "_write_one", flaky)
+    monkeypatch.setattr(pg_tables, "write_table", flaky)
     with pytest.raises(RuntimeError, match="simulated"):
         pg.write_layers_pg(pg_url, {"buildings": _buildings(3, prefix="new"),
                                     "cameras": _cameras()}, schema=pg_schema)
@@ -324,7 +326,7 @@ def test_database_without_postgis_is_named_with_fix(pg_url):
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f"CREATE DATABASE {name}"))
-        url = pg._normalise_url(pg_url).set(database=name)
+        url = normalise_url(pg_url).set(database=name)
         with pytest.raises(pg.DatabaseError, match="has no PostGIS extension") as err:
             pg.list_layers_pg(url.render_as_string(hide_password=False))
         assert "CREATE EXTENSION postgis" in err.value.fix
