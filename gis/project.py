@@ -39,6 +39,7 @@ from beatgrid.gis.errors import NotFoundError
 from beatgrid.gis.grids.workflow import GridPlanning
 from beatgrid.gis.io.store import Store, open_store
 from beatgrid.gis.policing.workflow import Policing
+from beatgrid.gis.sample import generate_district
 from beatgrid.gis.workspace import Workspace
 
 #: The committed sample project, when BeatGrid runs from its repository.
@@ -141,8 +142,6 @@ class Project(Workspace):
         if households is None and seed == 0 and SAMPLE_PATH.exists():
             shutil.copyfile(SAMPLE_PATH, target)
         else:
-            from beatgrid.gis.sample import generate_district  # only when generating
-
             layers = generate_district(households=households or 30_000, seed=seed)
             store = open_store(target)
             store.write_layers(layers)
