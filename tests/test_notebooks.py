@@ -2,10 +2,15 @@
 
 Every ``notebooks/*.ipynb`` is executed with nbclient on an ipykernel kernel started
 from *this* interpreter (``sys.executable``: never a kernelspec installed elsewhere),
-with the notebook's folder as working directory (as Jupyter does; the notebooks walk up
-to ``pyproject.toml`` to find the repository) and its maps written to a temporary
-folder (``BEATGRID_NOTEBOOK_OUT``). The test fails on any cell error, showing the cell
-and its traceback.
+with the notebook's folder as working directory (as Jupyter does) and its maps written
+to a temporary folder (``BEATGRID_NOTEBOOK_OUT``). The test fails on any cell error,
+showing the cell and its traceback.
+
+Every notebook starts with the same set-up cell: it opens the project with
+``beatgrid.gis.Project`` (the sample, or ``BEATGRID_PROJECT``) and defines ``IS_SAMPLE``,
+``OUT`` and ``passed``; the notebooks then go through ``project`` (layers, settings,
+``project.grids`` / ``.coverage`` / ``.policing``), never the path-based helpers of
+before the restructuring (:data:`OLD_HELPERS`).
 
 The notebooks check their own numbers: each section ends with ``assert`` lines on the
 sample's documented patterns (households, cameras inside estates, the understaffed
@@ -51,6 +56,9 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 180
 #: What the notebooks' ``passed(section)`` prints on the sample project.
 CHECK_LINE = re.compile(r"^checks passed: .+ \(with the sample's patterns\)$", re.M)
+#: Path-based helpers the notebooks used before ``Project`` (issue 8); none may come back.
+OLD_HELPERS = ("find_repo_root", "read_project", "read_meta", "project_info", "load_settings",
+               "band_from_settings", "coverage_settings", "beatgrid.gis.io.project")
 PROBE = ("import json as _j, sys as _s\n"
          "print('BEATGRID-PROBE ' + _j.dumps({'executable': _s.executable, "
          "'matplotlib': 'matplotlib' in _s.modules}))")
@@ -65,6 +73,11 @@ def _source(cell: dict) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
+def _code(nb: dict) -> list[str]:
+    """The sources of the notebook's code cells."""
+    return [_source(c) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
 def _expected_checks(nb: dict) -> int:
     """How many ``passed("...")`` calls (one per checked section) the notebook makes."""
     return sum(len(re.findall(r"^passed\(", _source(c), re.M)) for c in nb["cells"]
@@ -74,8 +87,7 @@ def _expected_checks(nb: dict) -> int:
 @pytest.fixture
 def notebook_env(monkeypatch, tmp_path):
     """The sample project, maps into a temporary folder."""
-    for var in ("BEATGRID_PROJECT", "BEATGRID_ROOT"):
-        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("BEATGRID_PROJECT", raising=False)
     out = tmp_path / "maps"
     monkeypatch.setenv("BEATGRID_NOTEBOOK_OUT", str(out))
     return out
@@ -86,6 +98,51 @@ def test_notebooks_are_listed_in_the_readme():
     readme = (NOTEBOOK_DIR / "README.md").read_text(encoding="utf-8")
     for path in NOTEBOOKS:
         assert path.name in readme, f"notebooks/README.md does not describe {path.name}"
+
+
+def test_notebooks_start_with_the_same_project_cell():
+    first = {path.name: _code(_read(path))[0] for path in NOTEBOOKS}
+    model, setup = NOTEBOOKS[0].name, first[NOTEBOOKS[0].name]
+    assert "Project.open(" in setup and "BEATGRID_PROJECT" in setup and "IS_SAMPLE" in setup
+    for name, source in first.items():
+        assert source == setup, f"{name}: the first code cell is not that of {model} (copy it)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_goes_through_project(path):
+    code = "\n".join(_code(_read(path))[1:])
+    old = [name for name in OLD_HELPERS if re.search(rf"\b{re.escape(name)}\b", code)]
+    assert not old, f"{path.name} uses {old}: open the project once (the set-up cell) and " \
+        "use project.layer / project.read / project.config / project.<capability>"
+    assert "Project.open(" not in code, f"{path.name} opens the project again: use `project`"
+
+
+@pytest.mark.parametrize(("chosen", "sample"), [(None, True), ("relative", True),
+                                                ("copy", False)])
+def test_setup_cell_opens_the_chosen_project(chosen, sample, monkeypatch, tmp_path):
+    """``BEATGRID_PROJECT``: a path relative to the repository or absolute; IS_SAMPLE only
+    on the committed sample (a copy of it elsewhere is another project)."""
+    pytest.importorskip("IPython")
+    committed = ROOT / "sample-geodata" / "ningbo-jiangbei.gpkg"
+    target = {None: committed, "relative": committed, "copy": tmp_path / "mine.gpkg"}[chosen]
+    if chosen == "copy":
+        target.write_bytes(committed.read_bytes())
+    if chosen is None:
+        monkeypatch.delenv("BEATGRID_PROJECT", raising=False)
+    else:
+        monkeypatch.setenv("BEATGRID_PROJECT", "sample-geodata/ningbo-jiangbei.gpkg"
+                           if chosen == "relative" else str(target))
+    monkeypatch.setenv("BEATGRID_NOTEBOOK_OUT", str(tmp_path / "maps"))
+    monkeypatch.chdir(tmp_path)                       # any working directory
+    namespace: dict = {"__name__": "__main__"}
+    import pandas as pd   # the cell sets display options: restore them afterwards
+
+    with contextlib.redirect_stdout(io.StringIO()), \
+            pd.option_context("display.max_columns", None, "display.width", None):
+        exec(compile(_code(_read(NOTEBOOKS[0]))[0], "set-up cell", "exec"), namespace)
+    assert namespace["IS_SAMPLE"] is sample
+    assert Path(namespace["project"].location).resolve() == target.resolve()
+    assert namespace["OUT"] == tmp_path / "maps"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
