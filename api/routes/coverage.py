@@ -45,9 +45,9 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
 
 from beatgrid.api.cache import ResultCache
+from beatgrid.api.errors import invalid
 from beatgrid.api.deps import CacheDep, ProjectDep, known_params
 from beatgrid.api.params import choice
 from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_dict,
@@ -72,11 +72,6 @@ MAX_VIEW_CAMERAS = 200
 MAX_BODY_BYTES = 16 * 1024
 #: What ``POST /cameras/recommend`` says when given query parameters.
 BODY_HINT = "no query parameters (the body holds them)"
-
-
-def _invalid(message: str) -> PydanticCustomError:
-    """A validation error whose message is shown as it is (no "Value error," prefix)."""
-    return PydanticCustomError("value_error", message)
 
 
 class RecommendBody(BaseModel):
@@ -108,8 +103,8 @@ class RecommendBody(BaseModel):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BUDGET:
-            raise _invalid(f"budget={value!r} is not a whole number of cameras from 1 to "
-                             f"{MAX_BUDGET}")
+            raise invalid(f"budget={value!r} is not a whole number of cameras from 1 to "
+                          f"{MAX_BUDGET}", fix=f'give e.g. "budget": 16 (at most {MAX_BUDGET})')
         return value
 
     @field_validator("estate", mode="before")
@@ -118,8 +113,9 @@ class RecommendBody(BaseModel):
         if value is None:
             return None
         if not isinstance(value, str) or not value.strip():
-            raise _invalid(f"estate={value!r} is not an estate id: give it as text, e.g. "
-                             "\"E40\", or leave it out for all the district's estates")
+            raise invalid(f"estate={value!r} is not an estate id",
+                          fix='give it as text, e.g. "E40", or leave it out for all the '
+                              "district's estates")
         return value.strip()
 
     @field_validator("method", mode="before")
@@ -127,8 +123,8 @@ class RecommendBody(BaseModel):
     def _known_method(cls, value: Any) -> Any:
         value = value or "greedy"
         if value not in ("greedy", "ilp"):
-            raise _invalid(f"method={value!r} is not allowed: use \"greedy\" (fast) or "
-                             "\"ilp\" (exact, with a time limit)")
+            raise invalid(f"method={value!r} is not allowed",
+                          fix='use "greedy" (fast) or "ilp" (exact, with a time limit)')
         return value
 
     @field_validator("time_limit", mode="before")
@@ -139,8 +135,9 @@ class RecommendBody(BaseModel):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
             math.isfinite(value) and 0 < value <= MAX_TIME_LIMIT_S
         if not ok:
-            raise _invalid(f"time_limit={value!r} is not a number of seconds greater than 0 "
-                             f"and at most {MAX_TIME_LIMIT_S:g}")
+            raise invalid(f"time_limit={value!r} is not a number of seconds greater than 0 "
+                          f"and at most {MAX_TIME_LIMIT_S:g}",
+                          fix='give e.g. "time_limit": 30 (used by method "ilp")')
         return float(value)
 
 

@@ -263,7 +263,7 @@ def test_bad_parameters_are_422_with_fix(client, url, error):
     ({"budget": "ten"}, "budget='ten'"),
     ({"budget": True}, "budget=True"),
     ({"budget": MAX_BUDGET + 1}, f"budget={MAX_BUDGET + 1}"),
-    ({"estate": "E01"}, "'budget' is required"),
+    ({"estate": "E01"}, "budget is required"),
     ({"budget": 4, "estate": "E999"}, "estate 'E999' is not in the estates layer"),
     ({"budget": 4, "estate": 7}, "estate=7 is not an estate id"),
     ({"budget": 4, "estate": "  "}, "estate='  ' is not an estate id"),

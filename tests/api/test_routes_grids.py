@@ -338,7 +338,7 @@ def _bad_requests(planned, communities):
         ("post", "/grids/move", None, {**move, "unit_ids": [], },
          "unit_ids: List should have at least 1"),
         ("post", "/grids/move", None, {**move, "unit_ids": [0], "to": "x"}, "'to'"),
-        ("post", "/grids/move", None, {"unit_ids": [0]}, "'community_id' is required"),
+        ("post", "/grids/move", None, {"unit_ids": [0]}, "community_id is required"),
         ("post", "/grids/move", None, "not json", "not a JSON object"),
         ("post", "/grids/move", None, [1, 2], "not a JSON object"),
         ("post", "/grids/generate", None, {"min": 600, "max": 500}, "[600, 500]"),
@@ -352,7 +352,7 @@ def _bad_requests(planned, communities):
         ("post", "/grids/generate", None, {"min": 300.5}, "valid integer"),
         ("post", "/grids/generate", None, {"community_id": "NOPE"}, "'NOPE'"),
         ("post", "/grids/generate?save=true", None, {}, "'save'"),
-        ("post", "/grids/rebalance", None, {}, "'community_id' is required"),
+        ("post", "/grids/rebalance", None, {}, "community_id is required"),
         ("post", "/grids/save", None, {"community_id": "NOPE"}, "'NOPE'"),
     ]
 
