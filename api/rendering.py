@@ -69,9 +69,33 @@ def to_4326(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf
 
 
+def json_default(value: Any) -> Any:
+    """JSON for what :mod:`json` cannot write: times as ISO 8601 text, NaT as null.
+
+    Examples
+    --------
+    >>> json_default(pd.Timestamp("2024-03-01 08:30")), json_default(pd.NaT)
+    ('2024-03-01T08:30:00', None)
+    """
+    if value is pd.NaT or value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return plain(value)
+
+
 def geojson_text(gdf: gpd.GeoDataFrame) -> str:
-    """A GeoDataFrame as GeoJSON text in EPSG:4326."""
-    return to_4326(gdf).to_json(drop_id=True, to_wgs84=False)
+    """A GeoDataFrame as GeoJSON text in EPSG:4326 (times as ISO 8601 text).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> g = gpd.GeoDataFrame({"at": pd.to_datetime(["2024-03-01 08:30"])},
+    ...                      geometry=[shapely.Point(121.5, 29.9)], crs=4326)
+    >>> '"at": "2024-03-01T08:30:00"' in geojson_text(g)
+    True
+    """
+    return to_4326(gdf).to_json(drop_id=True, to_wgs84=False, default=json_default)
 
 
 def geojson_dict(gdf: gpd.GeoDataFrame | None) -> dict[str, Any]:

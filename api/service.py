@@ -8,6 +8,14 @@ module per capability, each an ``APIRouter`` with an optional ``setup(app)`` for
 state); domain errors map to status codes in :mod:`beatgrid.api.errors`; shared
 dependencies are in :mod:`beatgrid.api.deps`.
 
+Every answer that is not a success is the one error body ``{"error", "fix", "type"}``
+(:class:`~beatgrid.api.errors.ErrorBody`), documented in the OpenAPI for every route
+reading the project (:data:`~beatgrid.api.errors.COMMON_ERRORS`): 422 (bad input), 404
+(the project or what is named does not exist), 503 (the store cannot be reached), and
+where they apply 409 (a conflicting edit) and 413 (a body over the route's limit:
+:mod:`beatgrid.api.limits`, refused by ``Content-Length`` and while the body streams
+in; each route module names its limits in ``BODY_LIMITS``).
+
 Examples
 --------
 >>> from fastapi.testclient import TestClient
@@ -16,6 +24,8 @@ Examples
 'S01'
 >>> client.get("/layers/nope").status_code
 422
+>>> client.get("/nosuch").json()["error"]
+'no endpoint GET /nosuch'
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from fastapi import FastAPI
 
 from beatgrid.api.cache import ResultCache
 from beatgrid.api.errors import install_error_handlers
+from beatgrid.api.limits import DEFAULT_BODY_LIMIT, BodyLimit, BodyLimitMiddleware
 from beatgrid.api.routes import coverage, grids, layers, staffing
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.io.store import open_store
@@ -46,6 +57,7 @@ def create_app(project: str | Path | Project) -> FastAPI:
     app = FastAPI(title="BeatGrid", version="0.1.0",
                   description="Police beats, basic grids, CCTV coverage and staffing.")
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(), default=DEFAULT_BODY_LIMIT)
     app.state.project = project
     app.state.cache = ResultCache(size=CACHE_SIZE)
     for module in ROUTE_MODULES:
@@ -58,6 +70,20 @@ def create_app(project: str | Path | Project) -> FastAPI:
         else:  # transitional: modules still registering on the app
             module.register(app)
     return app
+
+
+def body_limits() -> dict[str, BodyLimit]:
+    """``path -> BodyLimit`` of every route module's ``BODY_LIMITS``.
+
+    Examples
+    --------
+    >>> body_limits()["/cameras/recommend"].max_bytes
+    16384
+    """
+    limits: dict[str, BodyLimit] = {}
+    for module in ROUTE_MODULES:
+        limits.update(getattr(module, "BODY_LIMITS", {}))
+    return limits
 
 
 def app_from_env() -> FastAPI:

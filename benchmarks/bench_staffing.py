@@ -186,7 +186,7 @@ def main(argv=None) -> int:
     figures = {
         "source": source, "households": households, "beats": len(res.gaps),
         "buildings": sizes.get("buildings"), "incidents": sizes.get("incidents"),
-        "understaffed_beats": int((res.gaps["severity"] != "ok").sum()),
+        "understaffed_beats": len(res.understaffed),
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "python": platform.python_version(), "load_s": round(t_load, 2),

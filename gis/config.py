@@ -50,6 +50,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from beatgrid.gis.config_checks import (MAX_SETTINGS_BYTES, check_depth, check_numbers,
+                                        is_plain_number, long_number_at, shown)
 from beatgrid.gis.errors import PolicyError
 
 DEFAULTS_PACKAGE = "beatgrid.gis.defaults"
@@ -155,15 +157,25 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     beatgrid.gis.errors.PolicyError: settings file 'no-such-file.toml' does not exist Fix: check the path
     """
     path = Path(path)
+    data = b""
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            data = f.read(MAX_SETTINGS_BYTES + 1)
+        if len(data) > MAX_SETTINGS_BYTES:
+            raise PolicyError(f"settings file {str(path)!r} is larger than "
+                              f"{MAX_SETTINGS_BYTES:,} bytes: not a settings file",
+                              fix="give the TOML file with your settings (a few kB)")
+        return tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise PolicyError(f"settings file {str(path)!r} does not exist",
                           fix="check the path") from None
     except IsADirectoryError:
         raise PolicyError(f"settings file {str(path)!r} is a directory",
                           fix="give the path of a .toml file") from None
+    except OSError as exc:
+        raise PolicyError(f"settings file {str(path)!r} cannot be read: "
+                          f"{exc.strerror or exc}",
+                          fix="check the path and that you may read the file") from None
     except UnicodeDecodeError:
         raise PolicyError(f"settings file {str(path)!r} is not UTF-8 text",
                           fix="give a TOML text file saved as UTF-8") from None
@@ -174,6 +186,14 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise PolicyError(f"settings file {str(path)!r} is nested too deeply",
                           fix="write the keys of gis/defaults/*.toml, at most a few "
                               "tables deep") from None
+    except ValueError as exc:  # an integer too long for Python (4,300+ digits), a NUL...
+        if "digits" not in str(exc):
+            raise PolicyError(f"settings file {str(path)!r} cannot be read: {exc}",
+                              fix="check the path") from None
+        raise PolicyError(f"settings file {str(path)!r}: {long_number_at(data)} holds a number "
+                          "of more than 4,300 digits, too large to read",
+                          fix="give a plain number (see gis/defaults/*.toml for the "
+                              "ranges)") from None
 
 
 def merge_checked(defaults: Mapping[str, Any], override: Mapping[str, Any], *, source: str,
@@ -191,28 +211,39 @@ def merge_checked(defaults: Mapping[str, Any], override: Mapping[str, Any], *, s
     Traceback (most recent call last):
     ...
     beatgrid.gis.errors.PolicyError: demo: unknown key 'c' (value 2) Fix: use one of: a
+    >>> merge_checked({"a": 1.0}, {"a": 10**400}, source="demo")
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: demo: 'a' has value <a 401-digit number>: it is too large (at most 2**53 in size) Fix: give a number like the default 1.0
     """
+    if not isinstance(override, Mapping):
+        raise PolicyError(f"{source}: {prefix.rstrip('.') or 'the settings'} must be a table, "
+                          f"got {shown(override)}", fix="write keys like gis/defaults/*.toml")
+    if not prefix:
+        check_depth(override, source=source)
     merged = thaw(defaults)
     for key, value in override.items():
         dotted = f"{prefix}{key}"
         if key not in defaults:
             if len(defaults) == 0:
+                check_numbers(value, source=source, key=dotted)
                 merged[key] = thaw(value)
                 continue
             raise PolicyError(
-                f"{source}: unknown key {dotted!r} (value {value!r})",
+                f"{source}: unknown key {dotted!r} (value {shown(value)})",
                 fix="use one of: " + ", ".join(f"{prefix}{k}" for k in defaults))
         default = defaults[key]
         if isinstance(default, Mapping):
             if not isinstance(value, Mapping):
-                raise PolicyError(f"{source}: {dotted!r} must be a table, got {value!r}",
+                raise PolicyError(f"{source}: {dotted!r} must be a table, got {shown(value)}",
                                   fix=f"write it as [{dotted}] with keys inside")
             merged[key] = merge_checked(default, value, source=source, prefix=f"{dotted}.")
             continue
         if not _same_type(default, value):
             raise PolicyError(
-                f"{source}: {dotted!r} has value {value!r} of type {type(value).__name__}",
-                fix=f"give a {_type_name(default)} like the default {thaw(default)!r}")
+                f"{source}: {dotted!r} has value {shown(value)} of type {type(value).__name__}",
+                fix=f"give a {_type_name(default)} like the default {shown(thaw(default))}")
+        check_numbers(value, source=source, key=dotted, default=default)
         merged[key] = float(value) if isinstance(default, float) else thaw(value)
     return merged
 
@@ -269,16 +300,19 @@ def load_settings(name: str = "settings", override: Override = None) -> dict[str
 
 
 #: Per-section value checks run once on load (the policy checks its value ranges).
-_VALIDATORS: dict[str, Callable[[Mapping[str, Any], str], None]] = {}
+_VALIDATORS: dict[str, list[Callable[[Mapping[str, Any], str], None]]] = {}
 
 
 def register_validator(section: str, check: Callable[[Mapping[str, Any], str], None]) -> None:
     """Have :meth:`Config.load` run ``check(section_mapping, source)`` on ``section``.
 
     A capability package registers the value checks of its section (ranges, allowed
-    words) at import; the structural checks (known keys, types) are done here.
+    words) at import; the structural checks (known keys, types) are done here. A
+    section may have several checks (each registered once); they run in order.
     """
-    _VALIDATORS[section] = check
+    checks = _VALIDATORS.setdefault(section, [])
+    if check not in checks:
+        checks.append(check)
 
 
 @dataclass(frozen=True)
@@ -350,22 +384,28 @@ class Config:
         """
         overrides: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
         if settings is not None:
+            if not isinstance(settings, (Mapping, str, Path)):
+                raise PolicyError(f"settings: {shown(settings)} is neither a table nor a file",
+                                  fix="give a TOML file path or a mapping")
             source = "settings" if isinstance(settings, Mapping) else str(settings)
             whole = settings if isinstance(settings, Mapping) else read_toml(settings)
             for name, value in whole.items():
                 if name not in SECTION_FILES:
-                    raise PolicyError(f"{source}: unknown section {name!r}",
+                    raise PolicyError(f"{source}: unknown section {shown(name)}",
                                       fix="use one of: " + ", ".join(SECTION_FILES))
                 if not isinstance(value, Mapping):
-                    raise PolicyError(f"{source}: {name!r} must be a table, got {value!r}",
+                    raise PolicyError(f"{source}: {name!r} must be a table, got {shown(value)}",
                                       fix=f"write it as [{name}.<table>] with keys inside")
                 overrides.setdefault(name, []).append((value, source))
         for name, value in sections.items():
             if name not in SECTION_FILES:
-                raise PolicyError(f"unknown settings section {name!r}",
+                raise PolicyError(f"unknown settings section {shown(name)}",
                                   fix="use one of: " + ", ".join(SECTION_FILES))
             if value is None:
                 continue
+            if not isinstance(value, (Mapping, str, Path)):
+                raise PolicyError(f"settings section {name!r}: {shown(value)} is neither a "
+                                  "table nor a file", fix="give a TOML file path or a mapping")
             if isinstance(value, Mapping):
                 overrides.setdefault(name, []).append((value, f"{name} settings"))
             else:
@@ -377,13 +417,24 @@ class Config:
             merged: Mapping[str, Any] = getattr(self, name)
             for value, source in items:
                 merged = merge_checked(merged, value, source=source)
-                check = _VALIDATORS.get(name)
-                if check is not None:
+                for check in _VALIDATORS.get(name, ()):
                     check(merged, source)
             changed[name] = Frozen(merged)
         current = {f.name: getattr(self, f.name) for f in fields(self)}
         current.update(changed)
         return Config(**current)
+
+
+def _check_core(section: Mapping[str, Any], source: str) -> None:
+    """The value checks of the ``core`` section owned here (the store's settings)."""
+    hours = section["store"]["stale_temp_hours"]
+    if not is_plain_number(hours) or hours <= 0:
+        raise PolicyError(f"{source}: 'store.stale_temp_hours' has value {shown(hours)}: it "
+                          "must be a number of hours > 0",
+                          fix="give a number of hours above 0 (default 6.0)")
+
+
+register_validator("core", _check_core)
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -40,14 +40,20 @@ class Column:
     ``dtype`` is one of ``"str"``, ``"int"``, ``"float"``, ``"bool"``, ``"datetime"``.
     ``required`` columns must be present on import; the others get ``default``.
     ``references`` is ``"layer.column"`` for a foreign key (nulls allowed unless
-    ``nullable`` is False). ``allowed`` lists the permitted values; ``minimum`` and
-    ``maximum`` bound numbers.
+    ``nullable`` is False). ``allowed`` lists the permitted values. Numbers have a range:
+    ``minimum`` and ``maximum`` are hard bounds (a value outside is impossible;
+    ``minimum_exclusive`` makes the minimum itself impossible, e.g. a field of view of 0)
+    and ``plausible_maximum`` is the largest value that is still believable (10^15
+    households in a building is a unit or column mix-up). Every number column has a
+    lower and an upper bound (or an ``allowed`` list); :attr:`range_text` documents it.
 
     Examples
     --------
     >>> col = get_spec("buildings").column("households")
-    >>> col.dtype, col.required, col.minimum
-    ('int', True, 0)
+    >>> col.dtype, col.required, col.minimum, col.plausible_maximum
+    ('int', True, 0, 10000)
+    >>> col.range_text
+    '0 to 10,000'
     """
 
     name: str
@@ -60,6 +66,42 @@ class Column:
     allowed: tuple[Any, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    minimum_exclusive: bool = False
+    plausible_maximum: float | None = None
+
+    @property
+    def upper_bound(self) -> float | None:
+        """The largest value accepted: ``maximum``, else ``plausible_maximum``.
+
+        Examples
+        --------
+        >>> get_spec("cameras").column("range_m").upper_bound
+        2000
+        """
+        return self.maximum if self.maximum is not None else self.plausible_maximum
+
+    @property
+    def range_text(self) -> str:
+        """The accepted range in words (``""`` for a column without bounds).
+
+        Examples
+        --------
+        >>> get_spec("cameras").column("fov_deg").range_text
+        'above 0, up to 360'
+        >>> get_spec("cameras").column("tilt_deg").range_text
+        '-90 to 90'
+        """
+        low, high = self.minimum, self.upper_bound
+        if low is None and high is None:
+            return ""
+        if low is None:
+            return f"up to {format_number(high)}"
+        if high is None:
+            return f"above {format_number(low)}" if self.minimum_exclusive \
+                else f"{format_number(low)} or more"
+        if self.minimum_exclusive:
+            return f"above {format_number(low)}, up to {format_number(high)}"
+        return f"{format_number(low)} to {format_number(high)}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +170,31 @@ class LayerSpec:
         return [c.name for c in self.columns]
 
 
+def format_number(value: float | None) -> str:
+    """A bound for messages: whole numbers, with thousands separators from 10,000.
+
+    Examples
+    --------
+    >>> format_number(10000), format_number(2100), format_number(0.5), format_number(-90)
+    ('10,000', '2100', '0.5', '-90')
+    """
+    if value is None:
+        return ""
+    if not float(value).is_integer():
+        return f"{value:g}"
+    return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+
+
+def _number(name: str, dtype: str, description: str, *, minimum: float,
+            maximum: float | None = None, plausible_maximum: float | None = None,
+            minimum_exclusive: bool = False, **options: Any) -> Column:
+    """A number column whose description ends with its range (the README's schema table)."""
+    col = Column(name, dtype, description, minimum=minimum, maximum=maximum,
+                 plausible_maximum=plausible_maximum, minimum_exclusive=minimum_exclusive,
+                 **options)
+    return replace(col, description=f"{description} Range: {col.range_text}.")
+
+
 def _id(description: str = "Unique identifier of the feature (text).") -> Column:
     return Column("id", "str", description, required=True, nullable=False)
 
@@ -161,8 +228,8 @@ _layer(LayerSpec(
     "stations", "Police stations (派出所) and the territory each owns.", POLYGON, (
         _id(),
         Column("name", "str", "Station name.", default=""),
-        Column("officers_total", "int", "All officers of the station (sizes: >50, 20-50, <20).",
-               default=None, minimum=0),
+        _number("officers_total", "int", "All officers of the station (sizes: >50, 20-50, <20).",
+                default=None, minimum=0, plausible_maximum=2000),
         Column("district_code", "str", "Administrative code of the district (区县), for grid codes.",
                default=""),
     ),
@@ -238,27 +305,29 @@ _layer(LayerSpec(
                default=False, nullable=False),
         Column("access", "str", "closed (gated) or open access.", default="closed",
                nullable=False, allowed=("closed", "open")),
-        Column("access_doors", "int", "Stairwell doors with access control.", default=0,
-               minimum=0),
-        Column("stairwells", "int", "Stairwells (unit entrances) in the estate.", default=None,
-               minimum=0),
-        Column("year_built", "int", "Year of construction.", default=None, minimum=1800,
-               maximum=2100),
+        _number("access_doors", "int", "Stairwell doors with access control.", default=0,
+                minimum=0, plausible_maximum=5000),
+        _number("stairwells", "int", "Stairwells (unit entrances) in the estate.", default=None,
+                minimum=0, plausible_maximum=5000),
+        _number("year_built", "int", "Year of construction.", default=None, minimum=1800,
+                maximum=2100),
     ),
     essential_note="id and polygon",
 ))
 _layer(LayerSpec(
     "buildings", "Building footprints with households and population (一标三实).", POLYGON, (
         _id(),
-        Column("households", "int", "Households living in the building (0 for non-residential).",
-               required=True, nullable=False, minimum=0),
+        _number("households", "int", "Households living in the building (0 for "
+                "non-residential).", required=True, nullable=False, minimum=0,
+                plausible_maximum=10000),
         Column("households_estimated", "bool", "True when households were estimated from floor "
                "area (footprint x levels / dwelling size).", default=False, nullable=False),
-        Column("population_registered", "int", "Registered (户籍) residents.", default=0,
-               nullable=False, minimum=0),
-        Column("population_floating", "int", "Floating (流动) residents.", default=0,
-               nullable=False, minimum=0),
-        Column("levels", "int", "Storeys above ground.", default=1, nullable=False, minimum=1),
+        _number("population_registered", "int", "Registered (户籍) residents.", default=0,
+                nullable=False, minimum=0, plausible_maximum=50000),
+        _number("population_floating", "int", "Floating (流动) residents.", default=0,
+                nullable=False, minimum=0, plausible_maximum=50000),
+        _number("levels", "int", "Storeys above ground.", default=1, nullable=False, minimum=1,
+                plausible_maximum=200),
         Column("use", "str", "Main use: " + ", ".join(BUILDING_USES) + ".", default="residential",
                nullable=False, allowed=BUILDING_USES),
         Column("estate_id", "str", "Estate the building belongs to.", references="estates.id"),
@@ -275,19 +344,22 @@ _layer(LayerSpec(
         _id(),
         Column("kind", "str", "road, estate_internal or entrance.", default="road",
                nullable=False, allowed=CAMERA_KINDS),
-        Column("direction", "float", "Viewing direction, degrees clockwise from north; empty "
-               "for a 360-degree dome.", default=None, minimum=0, maximum=360),
-        Column("fov_deg", "float", "Horizontal field-of-view angle in degrees (360 for a dome).",
-               default=None, minimum=0, maximum=360),
-        Column("range_m", "float", "Useful range in metres.", default=None, minimum=0),
-        Column("height_m", "float", "Mounting height in metres.", default=None, minimum=0),
-        Column("tilt_deg", "float", "Downward tilt in degrees.", default=None, minimum=-90,
-               maximum=90),
-        Column("focal_length_mm", "float", "Lens focal length (optional).", default=None,
-               minimum=0),
-        Column("sensor_width_mm", "float", "Sensor width (optional).", default=None, minimum=0),
-        Column("resolution_h_px", "int", "Horizontal resolution in pixels (optional).",
-               default=None, minimum=1),
+        _number("direction", "float", "Viewing direction, degrees clockwise from north; empty "
+                "for a 360-degree dome.", default=None, minimum=0, maximum=360),
+        _number("fov_deg", "float", "Horizontal field-of-view angle in degrees (360 for a "
+                "dome).", default=None, minimum=0, minimum_exclusive=True, maximum=360),
+        _number("range_m", "float", "Useful range in metres.", default=None, minimum=0,
+                minimum_exclusive=True, plausible_maximum=2000),
+        _number("height_m", "float", "Mounting height in metres.", default=None, minimum=0,
+                plausible_maximum=300),
+        _number("tilt_deg", "float", "Downward tilt in degrees.", default=None, minimum=-90,
+                maximum=90),
+        _number("focal_length_mm", "float", "Lens focal length (optional).", default=None,
+                minimum=0, minimum_exclusive=True, plausible_maximum=2000),
+        _number("sensor_width_mm", "float", "Sensor width (optional).", default=None, minimum=0,
+                minimum_exclusive=True, plausible_maximum=100),
+        _number("resolution_h_px", "int", "Horizontal resolution in pixels (optional).",
+                default=None, minimum=1, plausible_maximum=50000),
         Column("estate_id", "str", "Estate the camera is in, if any.", references="estates.id"),
         Column("source", "str", "Where the record came from (e.g. osm, survey).", default=""),
     ),
@@ -318,14 +390,14 @@ _layer(LayerSpec(
     "staff", "Staff roster per beat (a table without geometry).", None, (
         Column("beat_id", "str", "The beat.", required=True, nullable=False,
                references="beats.id"),
-        Column("community_officers", "int", "Community police officers (社区民警).", default=0,
-               nullable=False, minimum=0),
-        Column("auxiliaries", "int", "Dedicated auxiliary officers (辅警).", default=0,
-               nullable=False, minimum=0),
-        Column("floating_managers", "int", "Floating-population managers (流管员).", default=0,
-               nullable=False, minimum=0),
-        Column("grid_workers", "int", "Grid workers (网格员).", default=0, nullable=False,
-               minimum=0),
+        _number("community_officers", "int", "Community police officers (社区民警).", default=0,
+                nullable=False, minimum=0, plausible_maximum=100),
+        _number("auxiliaries", "int", "Dedicated auxiliary officers (辅警).", default=0,
+                nullable=False, minimum=0, plausible_maximum=500),
+        _number("floating_managers", "int", "Floating-population managers (流管员).", default=0,
+                nullable=False, minimum=0, plausible_maximum=500),
+        _number("grid_workers", "int", "Grid workers (网格员).", default=0, nullable=False,
+                minimum=0, plausible_maximum=500),
     ),
     id_column="beat_id",
     essential_note="beat_id",
@@ -347,8 +419,8 @@ _layer(LayerSpec(
                "sequence).", default=""),
         Column("community_id", "str", "Community the grid lies in.", nullable=False,
                required=True, references="communities.id"),
-        Column("households", "int", "Households in the grid.", default=0, nullable=False,
-               minimum=0),
+        _number("households", "int", "Households in the grid.", default=0, nullable=False,
+                minimum=0, plausible_maximum=100000),
         Column("locked", "bool", "Locked grids are kept as they are by the planner.",
                default=False, nullable=False),
     ),
@@ -362,6 +434,9 @@ LAYER_ORDER = [
     "governance_grids",
 ]
 assert sorted(LAYER_ORDER) == sorted(LAYERS)
+# every number column has a range (or a list of allowed values), documented in the schema
+assert all(c.allowed is not None or (c.minimum is not None and c.upper_bound is not None)
+           for spec in LAYERS.values() for c in spec.columns if c.dtype in ("int", "float"))
 
 
 def get_spec(layer: str) -> LayerSpec:

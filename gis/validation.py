@@ -1,10 +1,12 @@
 """Conforming and validating layers against :mod:`beatgrid.gis.layer_specs`.
 
 :func:`conform_layer` brings an imported table to the schema of its layer (defaults,
-types, repaired geometries) and lists its problems; :func:`check_references` finds the
-dangling foreign keys between layers; :func:`validate_project` reports *every* problem
-of a project at once (layer, row id, column, value, fix) as a
-:class:`ValidationReport`. :mod:`beatgrid.gis.schema` publishes these beside the specs.
+types, ranges, repaired geometries, coordinates in the CRS's area of use) and lists its
+problems; :func:`validate_project` reports *every* problem of a project at once (layer,
+row id, column, value, fix) as a :class:`ValidationReport`, with the dangling foreign
+keys between layers (:func:`beatgrid.gis.references.check_references`) and the layers
+far from the others (:func:`beatgrid.gis.crs.distant_layers`). :mod:`beatgrid.gis.schema`
+publishes these beside the specs.
 
 Examples
 --------
@@ -26,16 +28,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from beatgrid.gis.crs import coordinate_problems, distant_layers, validation_settings
 from beatgrid.gis.errors import Problem, ValidationError
 from beatgrid.gis.layer_specs import (LAYERS, POLYGON, PREVENTABLE_CATEGORIES, STORAGE_EPSG,
-                                      Column, LayerSpec, get_spec)
+                                      Column, LayerSpec, format_number, get_spec)
+from beatgrid.gis.references import check_references, row_ids
 
-def _row_ids(df: pd.DataFrame, spec: LayerSpec) -> pd.Series:
-    if spec.id_column in df.columns:
-        ids = df[spec.id_column].astype(object)
-        return ids.where(ids.notna(), pd.Series([f"row {i}" for i in range(len(df))],
-                                                index=df.index))
-    return pd.Series([f"row {i}" for i in range(len(df))], index=df.index)
+#: Largest magnitude an int column holds exactly (values beyond are out of any range).
+_INT_LIMIT = 2.0 ** 53
 
 
 def _cast(series: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
@@ -46,15 +46,14 @@ def _cast(series: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
             lambda v: str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v)))
         return out.where(notna, None).astype(object), pd.Series(False, index=series.index)
     if dtype in ("int", "float"):
-        if series.dtype == bool:
-            series = series.astype(int)
-        num = pd.to_numeric(series, errors="coerce")
+        num = _to_float(series)
         bad = notna & num.isna()
         if dtype == "int":
-            frac = notna & num.notna() & (num.round() != num)
-            bad = bad | frac
-            return num.round().astype("Int64"), bad
-        return num.astype(float), bad
+            with np.errstate(invalid="ignore"):
+                bad = bad | (notna & num.notna() & (num.round() != num) & np.isfinite(num))
+                fits = num.abs() <= _INT_LIMIT  # larger ones are out of range: reported there
+            return num.round().where(fits).astype("Int64"), bad
+        return num, bad
     if dtype == "bool":
         mapping = {"true": True, "1": True, "yes": True, "y": True, "t": True,
                    "false": False, "0": False, "no": False, "n": False, "f": False}
@@ -75,12 +74,55 @@ def _cast(series: pd.Series, dtype: str) -> tuple[pd.Series, pd.Series]:
     raise ValueError(dtype)
 
 
-def _bounds_text(col: Column) -> str:
-    if col.minimum is not None and col.maximum is not None:
-        return f"between {col.minimum:g} and {col.maximum:g}"
-    if col.minimum is not None:
-        return f">= {col.minimum:g}"
-    return f"<= {col.maximum:g}"
+def _to_float(series: pd.Series) -> pd.Series:
+    """Numbers as floats (NaN where not a number; huge integers become +-inf)."""
+    if series.dtype == bool:
+        series = series.astype(int)
+    try:
+        return pd.to_numeric(series, errors="coerce").astype(float)
+    except (OverflowError, TypeError, ValueError):  # a Python int beyond float range
+        def one(v: Any) -> float:
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2 ** 1000:
+                return float("inf") if v > 0 else float("-inf")
+            try:
+                return float(pd.to_numeric(v, errors="coerce"))
+            except (OverflowError, TypeError, ValueError):
+                return float("nan")
+        return series.map(one).astype(float)
+
+
+def _hard_bounds_text(col: Column) -> str:
+    low, high = col.minimum, col.maximum
+    if low is not None and high is not None and not col.minimum_exclusive:
+        return f"between {format_number(low)} and {format_number(high)}"
+    parts = [] if low is None else [f"{'>' if col.minimum_exclusive else '>='} "
+                                     f"{format_number(low)}"]
+    return " and ".join(parts + ([] if high is None else [f"<= {format_number(high)}"]))
+
+
+def _range_problems(spec: LayerSpec, col: Column, raw: pd.Series, num: pd.Series,
+                    ids: pd.Series) -> list[Problem]:
+    """Values outside the hard bounds (impossible) or above the plausible maximum."""
+    values = num.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        low = np.zeros(len(values), dtype=bool) if col.minimum is None else (
+            values <= col.minimum if col.minimum_exclusive else values < col.minimum)
+        high = np.zeros(len(values), dtype=bool) if col.maximum is None \
+            else values > col.maximum
+        implausible = np.zeros(len(values), dtype=bool) if col.plausible_maximum is None \
+            else ~low & ~high & (values > col.plausible_maximum)
+    problems = []
+    for pos in np.flatnonzero(low | high):
+        problems.append(_problem(spec, ids.iloc[pos], col.name, _scalar(raw.iloc[pos]),
+                                 f"value must be {_hard_bounds_text(col)}",
+                                 f"give {col.name!r} a value in its range: {col.range_text}"))
+    for pos in np.flatnonzero(implausible):
+        problems.append(_problem(
+            spec, ids.iloc[pos], col.name, _scalar(raw.iloc[pos]),
+            f"value is implausible: more than {format_number(col.plausible_maximum)}",
+            f"give {col.name!r} a value in its range: {col.range_text} (a unit or column "
+            f"mix-up? map the right source column with --map SRC={col.name})"))
+    return problems
 
 
 def _scalar(value: Any) -> Any:
@@ -95,14 +137,17 @@ def _problem(spec: LayerSpec, row_id: Any, column: str | None, value: Any, messa
 
 
 def conform_layer(
-    df: pd.DataFrame, layer: str, *, repair: bool = True
+    df: pd.DataFrame, layer: str, *, repair: bool = True, check_coordinates: bool = True,
+    settings: Mapping[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Bring ``df`` to the schema of ``layer`` and list every problem found.
 
     Missing optional columns get their documented default; values are cast to the
-    column type; invalid geometries are repaired (with a warning) when
-    ``shapely.make_valid`` gives the same kind of geometry; unknown extra columns are
-    kept. The frame is not changed in place.
+    column type and checked against the column's range; invalid geometries are
+    repaired (with a warning) when ``shapely.make_valid`` gives the same kind of
+    geometry; coordinates must lie in the area of use of the layer's CRS
+    (:func:`~beatgrid.gis.crs.coordinate_problems`); unknown extra columns are kept.
+    The frame is not changed in place.
 
     Parameters
     ----------
@@ -112,6 +157,10 @@ def conform_layer(
         Layer name, one of :data:`LAYERS`.
     repair
         Repair invalid geometries (default) instead of reporting them as errors.
+    check_coordinates
+        Check the coordinates against the CRS's area of use (default).
+    settings
+        The ``core`` settings section (default: the shipped one), for the tolerance.
 
     Returns
     -------
@@ -130,7 +179,7 @@ def conform_layer(
     spec = get_spec(layer)
     problems: list[Problem] = []
     out = df.copy()
-    ids = _row_ids(out, spec)
+    ids = row_ids(out, spec.id_column)
 
     # -- columns: required present, optional defaulted, types cast ---------------------
     for col in spec.columns:
@@ -142,11 +191,15 @@ def conform_layer(
                     f"column to it (--map SRC={col.name})"))
                 continue
             out[col.name] = col.default
-        cast, bad = _cast(out[col.name], col.dtype)
+        raw = out[col.name]
+        cast, bad = _cast(raw, col.dtype)
         for idx in out.index[bad.to_numpy()]:
             problems.append(_problem(
                 spec, ids[idx], col.name, _scalar(out.at[idx, col.name]),
                 f"value is not of type {col.dtype}", f"put a value of type {col.dtype} in {col.name!r}"))
+        if col.dtype in ("int", "float") and col.minimum is not None:
+            problems.extend(_range_problems(spec, col, raw, _to_float(raw).where(~bad), ids))
+        lost = raw.notna() & ~bad & cast.isna()  # beyond an int: reported as out of range
         out[col.name] = cast
         if col.default is not None and not col.required:
             out[col.name] = out[col.name].where(out[col.name].notna(), col.default)
@@ -158,7 +211,7 @@ def conform_layer(
             # preventable is defaulted from the category further down
             if not (spec.name == "incidents" and col.name == "preventable") \
                     and col.name != spec.id_column:
-                nulls = out[col.name].isna() & ~bad
+                nulls = out[col.name].isna() & ~bad & ~lost
                 for idx in out.index[nulls.to_numpy()]:
                     problems.append(_problem(spec, ids[idx], col.name, None, "value is empty",
                                              f"fill {col.name!r} ({col.description})"))
@@ -169,18 +222,6 @@ def conform_layer(
                 problems.append(_problem(
                     spec, ids[idx], col.name, _scalar(values[idx]), "value is not allowed",
                     "use one of: " + ", ".join(map(str, col.allowed))))
-        if col.dtype in ("int", "float") and (col.minimum is not None or col.maximum is not None):
-            num = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
-            out_of_range = np.zeros(len(num), dtype=bool)
-            if col.minimum is not None:
-                out_of_range |= num < col.minimum
-            if col.maximum is not None:
-                out_of_range |= num > col.maximum
-            bounds = _bounds_text(col)
-            for idx in out.index[out_of_range]:
-                problems.append(_problem(
-                    spec, ids[idx], col.name, _scalar(values[idx]), f"value must be {bounds}",
-                    f"give {col.name!r} a value {bounds}"))
 
     if spec.name == "incidents" and "category" in out.columns:
         default = out["category"].isin(PREVENTABLE_CATEGORIES)
@@ -204,6 +245,10 @@ def conform_layer(
     if spec.spatial:
         out, geom_problems = _conform_geometry(out, spec, ids, repair=repair)
         problems.extend(geom_problems)
+        if check_coordinates and isinstance(out, gpd.GeoDataFrame) and out.crs is not None:
+            tolerance = validation_settings(settings)["area_of_use_tolerance_deg"]
+            problems.extend(coordinate_problems(out, layer=spec.name, ids=ids.tolist(),
+                                                tolerance_deg=tolerance))
     return out, problems
 
 
@@ -240,7 +285,9 @@ def _conform_geometry(out: pd.DataFrame, spec: LayerSpec, ids: pd.Series, *, rep
         problems.append(_problem(
             spec, ids[idx], "geometry", type_names[list(out.index).index(idx)],
             "wrong geometry type", "use " + " or ".join(spec.geometry_types)))
-    invalid = present & ~wrong_type & ~shapely.is_valid(geom)
+    # NaN / infinite coordinates cannot be repaired: coordinate_problems reports them
+    finite = np.isfinite(shapely.bounds(geom)).all(axis=1)
+    invalid = present & ~wrong_type & finite & ~shapely.is_valid(geom)
     if invalid.any():
         fixed = shapely.make_valid(geom[invalid])
         if spec.geometry_types == POLYGON:
@@ -277,45 +324,6 @@ def _polygonal(g: Any) -> Any:
         return None
     merged = shapely.union_all(parts)
     return merged if merged.geom_type in POLYGON else None
-
-
-def check_references(layers: Mapping[str, pd.DataFrame | None]) -> list[Problem]:
-    """List every dangling reference between the given layers (foreign keys).
-
-    A layer absent from ``layers`` counts as empty: every reference to it dangles.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> staff = pd.DataFrame({"beat_id": ["B01", "B99"]})
-    >>> beats = pd.DataFrame({"id": ["B01"]})
-    >>> [p.format() for p in check_references({"staff": staff, "beats": beats})]
-    ["[error] staff id=B99 column=beat_id: refers to a missing beats feature (value: 'B99'). Fix: add beats id 'B99', or clear 'beat_id'"]
-    """
-    problems: list[Problem] = []
-    for name, df in layers.items():
-        spec = LAYERS.get(name)
-        if spec is None or df is None:
-            continue
-        ids = _row_ids(df, spec)
-        for col in spec.columns:
-            if not col.references or col.name not in df.columns:
-                continue
-            target_layer, target_col = col.references.split(".")
-            target = layers.get(target_layer)
-            values = df[col.name]
-            present = values.notna() & (values.astype(str) != "")
-            if not present.any():
-                continue
-            known = set() if target is None or target_col not in target.columns else set(
-                target[target_col].dropna().astype(str))
-            dangling = present & ~values.astype(str).isin(known)
-            for idx in df.index[dangling.to_numpy()]:
-                problems.append(Problem(
-                    layer=name, row_id=ids[idx], column=col.name, value=values[idx],
-                    message=f"refers to a missing {target_layer} feature",
-                    fix=f"add {target_layer} id {values[idx]!r}, or clear {col.name!r}"))
-    return problems
 
 
 @dataclass
@@ -428,13 +436,20 @@ class ValidationReport:
             raise ValidationError(self.problems)
 
 
-def validate_project(layers: Mapping[str, pd.DataFrame]) -> ValidationReport:
-    """Validate every layer given and the references between them.
+def validate_project(layers: Mapping[str, pd.DataFrame], *,
+                     settings: Mapping[str, Any] | None = None) -> ValidationReport:
+    """Validate every layer given, the references between them and where they lie.
+
+    A layer far from the others gets a warning naming the distance
+    (:func:`~beatgrid.gis.crs.distant_layers`).
 
     Parameters
     ----------
     layers
         Layer name to frame; layers missing from the dict are treated as empty.
+    settings
+        The ``core`` settings section (default: the shipped one): the ``[validation]``
+        tolerances.
 
     Returns
     -------
@@ -453,10 +468,12 @@ def validate_project(layers: Mapping[str, pd.DataFrame]) -> ValidationReport:
     for name, df in layers.items():
         if name not in LAYERS:
             continue
-        out, layer_problems = conform_layer(df, name)
+        out, layer_problems = conform_layer(df, name, settings=settings)
         conformed[name] = out
         problems.extend(layer_problems)
-    problems.extend(check_references(conformed))
+    problems.extend(check_references(conformed, settings=settings))
+    problems.extend(distant_layers(
+        conformed, far_km=validation_settings(settings)["far_layer_km"]))
     crss = {df.crs.to_epsg() for df in conformed.values()
             if isinstance(df, gpd.GeoDataFrame) and df.crs is not None and len(df)}
     if len(crss) > 1:

@@ -3,9 +3,10 @@
 Built on :mod:`beatgrid.layers.base` (one self-contained HTML file, no basemap
 unless asked for) with the colours of :mod:`beatgrid.layers.style`:
 
-* :func:`staffing_map`: beats coloured by staffing severity (``ok`` .. ``critical``)
-  with required versus actual for each role and the failed rules in the tooltip;
-  police rooms as points, flagged rooms in purple;
+* :func:`staffing_map`: beats coloured by staffing severity (``ok`` .. ``critical``;
+  grey for a beat ``not judged`` for missing data) with required versus actual for
+  each role (``-`` where unknown) and the failed rules in the tooltip; police rooms
+  as points, flagged rooms in purple;
 * :func:`alignment_map`: beats outlined with their alignment score, governance
   grids filled green (aligned) or red (misaligned, with the households affected);
 * :func:`hotspot_map`: the densest half of the kernel density cells in three
@@ -28,10 +29,12 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.policing.alignment import AlignmentResult
 from beatgrid.gis.policing.hotspots import HotspotResult
+from beatgrid.gis.policing.rules import NOT_JUDGED
 from beatgrid.gis.policing.staffing import StaffingResult
 from beatgrid.layers import base, style
 
@@ -70,10 +73,11 @@ def staffing_map(result: StaffingResult | gpd.GeoDataFrame, *,
     if not isinstance(beats, gpd.GeoDataFrame) or len(beats) == 0:
         raise InputError("no beats to map", fix="assess a project with beats or communities")
     gdf = beats.copy()
-    gdf["__color"] = style.severity_color(gdf["severity"])
+    judged = gdf["severity"] != NOT_JUDGED
+    gdf["__color"] = style.severity_color(gdf["severity"].where(judged, None))
     for role in ("officers", "auxiliaries", "floating_managers", "grid_workers"):
-        gdf[f"{role}_rva"] = (gdf[f"{role}_required"].astype(str) + " / "
-                              + gdf[f"{role}_actual"].astype(str))
+        gdf[f"{role}_rva"] = (_figure(gdf[f"{role}_required"]) + " / "
+                              + _figure(gdf[f"{role}_actual"]))
     gdf["failed"] = gdf["failed_rules"].fillna("").str.replace(";", ", ")
     m = base.base_map(gdf, tiles=tiles, title=title)
     base.add_layer(m, gdf, name="Beats by staffing severity", color_column="__color",
@@ -99,11 +103,18 @@ def staffing_map(result: StaffingResult | gpd.GeoDataFrame, *,
         base.add_layer(m, r, name="Police rooms", color_column="__color", radius=5,
                        tooltip_columns=cols)
     items = style.severity_legend()
+    if not judged.all():
+        items = items + [(f"{NOT_JUDGED} (missing data)", style.MISSING_COLOR)]
     if rooms is not None and len(rooms):
         items = items + [("flagged police room", FLAGGED_ROOM_COLOR),
                          ("police room", style.DEFAULT_COLOR)]
     base.add_legend(m, "Staffing severity", items)
     return m
+
+
+def _figure(values: pd.Series) -> pd.Series:
+    """Counts as text, ``-`` where unknown (missing data)."""
+    return values.map(lambda v: "-" if pd.isna(v) else str(int(v)))
 
 
 def alignment_map(alignment: AlignmentResult, governance_grids: gpd.GeoDataFrame | None = None,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from beatgrid.api.commands._common import (add_map, add_project, add_settings, ensure_parent,
+                                           non_negative_int, positive_float, positive_int,
                                            print_table)
 from beatgrid.gis import Project
 from beatgrid.layers.coverage_map import save_coverage_map
@@ -39,7 +40,7 @@ def register(sub: Any) -> None:
                    help="quality zones: nested (seen at this level or better) or bands")
     p.add_argument("--no-levels", action="store_true",
                    help="only the whole visible area per camera (faster)")
-    p.add_argument("--top", type=int, default=10, help="old estates listed (default 10)")
+    p.add_argument("--top", type=non_negative_int, default=10, help="old estates listed (default 10)")
     p.add_argument("--tiles", help="basemap for --map (default none: fully offline)")
     p.set_defaults(func=run_coverage)
 
@@ -52,11 +53,11 @@ def register(sub: Any) -> None:
                     "preventable incidents); write the layers camera_proposals and "
                     "proposal_effects (before/after figures per zone).")
     add_project(r)
-    r.add_argument("--budget", type=int, required=True, metavar="N", help="new cameras to place")
+    r.add_argument("--budget", type=positive_int, required=True, metavar="N", help="new cameras to place")
     r.add_argument("--estate", metavar="ID", help="place only within this estate")
     r.add_argument("--method", choices=("greedy", "ilp"),
                    help="lazy greedy (fast) or exact integer programme with HiGHS (gap shown)")
-    r.add_argument("--time-limit", type=float, metavar="S", help="ILP time limit in seconds")
+    r.add_argument("--time-limit", type=positive_float, metavar="S", help="ILP time limit in seconds")
     r.add_argument("--out", metavar="FILE.gpkg",
                    help="write the layers into this GeoPackage instead of the project")
     add_map(r)

@@ -21,7 +21,8 @@ import geopandas as gpd
 import pandas as pd
 
 from beatgrid.api.commands._common import (add_map, add_project, add_settings, ensure_parent,
-                                           print_table)
+                                           non_negative_int, positive_float, positive_int,
+                                           print_table, seed)
 from beatgrid.gis.grids.band import Band
 from beatgrid.gis.grids.checks import format_violations
 from beatgrid.gis.grids.metrics import format_summary
@@ -44,21 +45,21 @@ def register(sub: Any) -> None:
                        help="only this community (repeatable; default all)")
         add_settings(q, name="grids")
         if band:
-            q.add_argument("--min", type=int, dest="min_households", metavar="N",
+            q.add_argument("--min", type=positive_int, dest="min_households", metavar="N",
                            help="fewest households per grid (default from settings: 300)")
-            q.add_argument("--max", type=int, dest="max_households", metavar="N",
+            q.add_argument("--max", type=positive_int, dest="max_households", metavar="N",
                            help="most households per grid (default from settings: 500)")
 
     q = gsub.add_parser("generate", help="generate grids and write them into the project")
     common(q)
-    q.add_argument("--target", type=float, dest="target_households", metavar="N",
+    q.add_argument("--target", type=positive_float, dest="target_households", metavar="N",
                    help="households aimed at per grid (default from settings: 400)")
-    q.add_argument("--seed", type=int, help="random seed (default from settings)")
+    q.add_argument("--seed", type=seed, help="random seed (default from settings)")
     q.add_argument("--stable", action="store_true",
                    help="keep the current plan as far as possible (fewest households moved)")
     q.add_argument("--ignore-locked", action="store_true",
                    help="re-plan locked grids too")
-    q.add_argument("--workers", type=int, metavar="N",
+    q.add_argument("--workers", type=non_negative_int, metavar="N",
                    help="processes planning communities in parallel (default from settings: "
                         "one per CPU for big jobs)")
     q.add_argument("--dry-run", action="store_true", help="print the result, write nothing")
@@ -73,7 +74,7 @@ def register(sub: Any) -> None:
 
     q = gsub.add_parser("rebalance", help="repair a plan after edits, moving few households")
     common(q)
-    q.add_argument("--seed", type=int, help="random seed (default from settings)")
+    q.add_argument("--seed", type=seed, help="random seed (default from settings)")
     q.add_argument("--dry-run", action="store_true", help="print the result, write nothing")
     add_map(q)
     q.set_defaults(func=run_rebalance)

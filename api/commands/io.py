@@ -39,10 +39,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--map", dest="column_map", action="append", default=[],
                    metavar="SRC=DST", help="rename source column SRC to layer column DST "
                                            "(repeatable)")
+    p.add_argument("--map-values", dest="value_map", action="append", default=[],
+                   metavar="COLUMN=FILE.csv",
+                   help="replace the values of layer column COLUMN (after --map) with a "
+                        "two-column CSV: source value, BeatGrid value (repeatable)")
     p.add_argument("--source-layer", help="layer inside a multi-layer source file")
     p.add_argument("--crs", help="CRS of a source without one (e.g. EPSG:4326); never guessed")
     p.add_argument("--append", action="store_true",
                    help="add to the layer instead of replacing it")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="let a file without features replace the layer (empty it); "
+                        "refused otherwise")
     p.set_defaults(func=run_import)
 
     p = sub.add_parser("export", help="export a layer to GeoJSON, GeoPackage or CSV")
@@ -53,19 +60,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_export)
 
 
-def parse_column_map(pairs: list[str]) -> dict[str, str]:
+def parse_column_map(pairs: list[str], *, option: str = "--map",
+                     example: str = "hh=households") -> dict[str, str]:
     """``["SRC=DST", ...]`` to a dict, with a clear error for malformed pairs.
 
     Examples
     --------
     >>> parse_column_map(["编号=id", "hh=households"])
     {'编号': 'id', 'hh': 'households'}
+    >>> parse_column_map(["category=codes.csv"], option="--map-values")
+    {'category': 'codes.csv'}
     """
+    shape = "SRC=DST" if option == "--map" else "COLUMN=FILE.csv"
     mapping: dict[str, str] = {}
     for pair in pairs:
         src, sep, dst = pair.partition("=")
         if not sep or not src or not dst:
-            raise InputError(f"--map {pair!r} is not SRC=DST", fix="write e.g. --map hh=households")
+            raise InputError(f"{option} {pair!r} is not {shape}",
+                             fix=f"write e.g. {option} {example}")
+        if src in mapping and mapping[src] != dst:
+            raise InputError(f"{option} gives {src!r} twice ({mapping[src]!r} and {dst!r})",
+                             fix=f"give one {option} per column")
         mapping[src] = dst
     return mapping
 
@@ -73,15 +88,27 @@ def parse_column_map(pairs: list[str]) -> dict[str, str]:
 def run_import(args: argparse.Namespace) -> int:
     """``beatgrid import``: a layer from a file, or buildings, streets and cameras from OSM."""
     if args.layer == "osm":
+        given = [opt for opt, value in (
+            ("--map", args.column_map), ("--map-values", args.value_map),
+            ("--lon-col", args.lon_col), ("--lat-col", args.lat_col),
+            ("--source-layer", args.source_layer), ("--crs", args.crs),
+            ("--allow-empty", args.allow_empty), ("--coords", args.coords != "wgs84")) if value]
+        if given:
+            raise InputError(f"import osm does not take {', '.join(given)}",
+                             fix="OSM tags are read as documented and OSM is WGS-84: drop "
+                                 "these options (only --append applies)")
         counts = import_osm(open_store(args.project), args.file, append=args.append)
         print(f"imported into {args.project}: " +
               ", ".join(f"{n:,} {layer}" for layer, n in counts.items()))
         return 0
     schema.get_spec(args.layer)  # unknown layer: clear error before reading the file
+    value_map = parse_column_map(args.value_map, option="--map-values",
+                                 example="category=codes.csv")
     rows = import_layer(open_store(args.project), args.layer, args.file, append=args.append,
-                        source_layer=args.source_layer, lon_col=args.lon_col,
-                        lat_col=args.lat_col, coords=args.coords,
-                        column_map=parse_column_map(args.column_map), crs=args.crs)
+                        allow_empty=args.allow_empty, source_layer=args.source_layer,
+                        lon_col=args.lon_col, lat_col=args.lat_col, coords=args.coords,
+                        column_map=parse_column_map(args.column_map),
+                        value_map=value_map or None, crs=args.crs)
     mode = "appended to" if args.append else "replaced"
     print(f"{args.layer}: {rows:,} features {mode} in {args.project} (source coords "
           f"{args.coords})")

@@ -12,26 +12,29 @@ from pathlib import Path
 
 from beatgrid.gis import Project, schema
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.io.gpkg import GeoPackageStore
+from beatgrid.gis.io.gpkg_files import check_file
 from beatgrid.gis.io.store import open_store
 from beatgrid.gis.sample import MIN_HOUSEHOLDS, generate_district
 
-from beatgrid.api.commands._common import add_project, ensure_parent, print_table
+from beatgrid.api.commands._common import (add_project, ensure_parent, non_negative_int,
+                                           positive_int, print_table, seed)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``sample``, ``validate``, ``info`` and ``schema`` to the subcommands."""
     p = sub.add_parser("sample", help="write the synthetic sample district (Ningbo Jiangbei)")
     p.add_argument("--out", required=True, metavar="P.gpkg", help="project file to write")
-    p.add_argument("--households", type=int, default=None,
+    p.add_argument("--households", type=positive_int, default=None,
                    help="households in the district (default: the committed sample, 30,000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=run_sample)
 
     p = sub.add_parser("validate", help="check every layer against the schema; exit 1 on errors")
     add_project(p)
     p.add_argument("--csv", metavar="FILE.csv", help="also write every problem to a CSV file")
-    p.add_argument("--limit", type=int, default=200, help="problems printed at most (default 200)")
+    p.add_argument("--limit", type=non_negative_int, default=200, help="problems printed at most (default 200)")
     p.set_defaults(func=run_validate)
 
     p = sub.add_parser("info", help="layers, feature counts, CRS and extent of a project")
@@ -70,8 +73,14 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """``beatgrid validate``: every problem of the project; exit 1 on errors."""
+    """``beatgrid validate``: every problem of the project; exit 1 on errors.
+
+    A file that is not a readable GeoPackage (damaged anywhere: SQLite's quick check
+    of every page) is an error (exit 2), not a problem of the project's data.
+    """
     project = Project.open(args.project)
+    if isinstance(project.store, GeoPackageStore):
+        check_file(project.store.path)
     layers = project.layers
     report = schema.validate_project(layers)
     if args.csv:

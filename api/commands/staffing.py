@@ -11,7 +11,9 @@
 Thin: each command opens the project with the policy (its method tables routed by
 :func:`beatgrid.gis.policing.policy.policy_sections`), calls ``project.policing``
 (:class:`beatgrid.gis.policing.workflow.Policing`), writes the output files and then
-prints.
+prints. Numeric options are bounded when parsed (the argument types of
+:mod:`beatgrid.api.commands._common`): a value out of range is refused with the option,
+the value and what to give (exit 2), never ignored.
 """
 
 from __future__ import annotations
@@ -21,14 +23,29 @@ from typing import Any
 
 import pandas as pd
 
-from beatgrid.api.commands._common import add_map, add_project, ensure_parent, print_table
+from beatgrid.api.commands._common import (FloatArg, IntArg, add_map, add_project, ensure_parent,
+                                           non_negative_int, positive_int, print_table, share)
 from beatgrid.gis.policing.policy import policy_sections
+from beatgrid.gis.policing.rules import NOT_JUDGED, SHORTFALL_LEVELS
 from beatgrid.gis.project import Project
 from beatgrid.layers.base import save_map
 from beatgrid.layers.staffing_map import alignment_map, hotspot_map, staffing_map
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "ok": 4}
 ROLES = ("officers", "auxiliaries", "floating_managers", "grid_workers")
+#: How an unknown figure (missing data) is printed.
+UNKNOWN = "-"
+
+
+#: ``staffing --period-days``: the days the incidents cover, > 0.
+PERIOD_DAYS = FloatArg("a number of days (omit --period-days to infer it from occurred_at)",
+                       minimum=0)
+#: ``hotspots --period-days``: days per compared period, 0 = half the span.
+CHANGE_DAYS = IntArg("a number of days (0: half the span)", minimum=0)
+#: ``--snap-m``: metres, 0 = no snapping.
+SNAP_M = FloatArg("a distance in metres (0: no snapping)", minimum=0, include_minimum=True)
+SNAP_HELP = ("count an incident outside every beat but within this many metres of one in the "
+             "nearest (default: policing beats.incident_snap_m, 5; 0: no snapping)")
 
 
 def _add_policy(p: argparse.ArgumentParser) -> None:
@@ -43,6 +60,11 @@ def _add_tiles(p: argparse.ArgumentParser) -> None:
                         "(default: none, the map stays offline)")
 
 
+def _add_limit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", type=non_negative_int, default=30,
+                   help="rows shown per table (default 30)")
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("staffing", help="staffing gaps per beat: required vs actual, rules, "
                                         "severity",
@@ -55,11 +77,12 @@ def register(sub: Any) -> None:
                                                            "responsibility area")
     p.add_argument("--stations-out", metavar="FILE.csv", help="write the roll-up per station")
     p.add_argument("--rooms-out", metavar="FILE.csv", help="write the police room review")
-    p.add_argument("--period-days", type=float, metavar="DAYS",
-                   help="days the incidents cover (default: policy workload.period_days, "
+    p.add_argument("--period-days", type=PERIOD_DAYS, metavar="DAYS",
+                   help="days the incidents cover, > 0 (default: policy workload.period_days, "
                         "else inferred)")
+    p.add_argument("--snap-m", type=SNAP_M, metavar="METRES", help=SNAP_HELP)
     p.add_argument("--all", action="store_true", help="list every beat, not only understaffed")
-    p.add_argument("--limit", type=int, default=30, help="rows shown per table (default 30)")
+    _add_limit(p)
     add_map(p)
     _add_tiles(p)
     p.set_defaults(func=run_staffing)
@@ -70,13 +93,13 @@ def register(sub: Any) -> None:
                                    "the suggested reassignment.")
     add_project(p)
     _add_policy(p)
-    p.add_argument("--min-share", type=float, metavar="S",
+    p.add_argument("--min-share", type=share, metavar="S",
                    help="aligned when at least this share lies in the main beat "
                         "(default: policy alignment.min_share)")
     p.add_argument("--out", metavar="FILE.csv", help="write one row per governance grid")
     p.add_argument("--beats-out", metavar="FILE.csv", help="write the score per beat")
     p.add_argument("--reassign-out", metavar="FILE.csv", help="write the suggested moves")
-    p.add_argument("--limit", type=int, default=30, help="rows shown per table (default 30)")
+    _add_limit(p)
     add_map(p)
     _add_tiles(p)
     p.set_defaults(func=run_alignment)
@@ -89,16 +112,17 @@ def register(sub: Any) -> None:
     _add_policy(p)
     p.add_argument("--zones", choices=("auto", "grids", "beats"), default="auto",
                    help="zones tested by Gi* (default: grids when planned, else beats)")
-    p.add_argument("--permutations", type=int, metavar="N",
-                   help="Gi* permutations (default: policy hotspots.permutations)")
+    p.add_argument("--permutations", type=non_negative_int, metavar="N",
+                   help="Gi* permutations, >= 0 (default: policy hotspots.permutations)")
     p.add_argument("--preventable", action="store_true", help="preventable cases only")
-    p.add_argument("--period-days", type=int, metavar="DAYS",
+    p.add_argument("--period-days", type=CHANGE_DAYS, metavar="DAYS",
                    help="days per compared period (default: policy, 0 = half the span)")
+    p.add_argument("--snap-m", type=SNAP_M, metavar="METRES", help=SNAP_HELP)
     p.add_argument("--compare", choices=("previous", "year"),
                    help="compare with the previous period (环比) or a year before (同比)")
     p.add_argument("--out", metavar="FILE.csv", help="write the Gi* result per zone")
     p.add_argument("--change-out", metavar="FILE.csv", help="write the change per beat")
-    p.add_argument("--limit", type=int, default=30, help="rows shown per table (default 30)")
+    _add_limit(p)
     add_map(p)
     _add_tiles(p)
     p.set_defaults(func=run_hotspots)
@@ -109,8 +133,9 @@ def register(sub: Any) -> None:
                                    "responsibility areas of balanced workload.")
     add_project(p)
     _add_policy(p)
-    p.add_argument("--areas", type=int, metavar="K", help="number of responsibility areas "
-                   "(default: beats / responsibility_areas.beats_per_area per station)")
+    p.add_argument("--areas", type=positive_int, metavar="K",
+                   help="number of responsibility areas (default: beats / "
+                        "responsibility_areas.beats_per_area per station)")
     p.add_argument("--balance-by", choices=("workload_hours", "incidents", "households",
                                             "population_actual", "beats"),
                    help="what areas balance (default: policy)")
@@ -150,7 +175,7 @@ def _print_lines(lines: list[str]) -> None:
 # -- staffing ------------------------------------------------------------------------------
 
 def run_staffing(args: argparse.Namespace) -> int:
-    res = _open(args).policing.assess(period_days=args.period_days)
+    res = _open(args).policing.assess(period_days=args.period_days, snap_m=args.snap_m)
     g = res.gaps
     written = (_write_csv(g, args.out, "staffing")
                + _write_csv(res.areas, args.areas_out, "responsibility areas")
@@ -160,34 +185,67 @@ def run_staffing(args: argparse.Namespace) -> int:
         written += _save(staffing_map(res, tiles=args.tiles), args.map)
     for note in res.notes:
         print(f"note: {note}")
-    bad = g[g["severity"] != "ok"]
+    bad = g[g["severity"].isin(SHORTFALL_LEVELS)]
+    open_ = int((g["severity"] == NOT_JUDGED).sum())
     levels = ", ".join(f"{n} {lv}" for lv, n in bad["severity"].value_counts().items())
-    print(f"{len(g):,} beats assessed; {len(bad):,} understaffed ({levels or 'none'})")
+    print(f"{len(g):,} beats assessed; {len(bad):,} understaffed ({levels or 'none'})"
+          + (f"; {open_:,} not judged (missing data: see the notes)" if open_ else ""))
     for role in ROLES:
-        print(f"  {role:18s} required {int(g[f'{role}_required'].sum()):>7,}  actual "
-              f"{int(g[f'{role}_actual'].sum()):>7,}  short {int(g[f'{role}_gap'].sum()):>6,}")
+        print(f"  {role:18s} required {_total(g[f'{role}_required']):>7}  actual "
+              f"{_total(g[f'{role}_actual']):>7}  short {_total(g[f'{role}_gap']):>6}")
     shown = (g if args.all else bad).sort_values("severity_rank")
     cols = ["severity_rank", "beat_id", "name", "population_actual", "population_floating",
             "officers_required", "officers_actual", "auxiliaries_required",
             "auxiliaries_actual", "floating_managers_required", "floating_managers_actual",
             "grid_workers_required", "grid_workers_actual", "severity", "failed_rules"]
     print("\nBeats" + ("" if args.all else " with a failed rule") + ", worst first:")
-    print_table(_short(shown[cols]).head(args.limit))
+    print_table(_known(_short(shown[cols]).head(args.limit)))
     if len(shown) > args.limit:
         print(f"... {len(shown) - args.limit} more (--limit, or --out FILE.csv)")
+    if open_ and not args.all:
+        print(f"{open_:,} beat(s) not judged for missing data (--all lists them)")
     if res.areas["responsibility_area_id"].ne("(none)").any():
         print("\nResponsibility areas:")
-        print_table(_rollup_view(res.areas, "responsibility_area_id").head(args.limit))
+        print_table(_known(_rollup_view(res.areas, "responsibility_area_id").head(args.limit)))
     print("\nStations:")
-    print_table(_rollup_view(res.stations, "station_id").head(args.limit))
-    flagged = res.rooms[res.rooms["flagged"]]
-    rooms_total = int(res.rooms["room_id"].notna().sum())
-    print(f"\nPolice rooms flagged: {len(flagged):,} of {rooms_total:,}")
-    if len(flagged):
-        print_table(flagged[["room_id", "beat_id", "room_type", "office_condition",
-                             "officers_actual", "officers_required", "flags"]].head(args.limit))
+    print_table(_known(_rollup_view(res.stations, "station_id").head(args.limit)))
+    _print_rooms(res.rooms, res.police_rooms, limit=args.limit)
     _print_lines(written)
     return 0
+
+
+def _print_rooms(rooms: pd.DataFrame, layer: pd.DataFrame | None, *, limit: int) -> None:
+    """The police room review: flagged rooms of N, beats without a room."""
+    if layer is None or not len(layer):
+        print("\nPolice rooms: none in the project, so none reviewed (import the police_rooms "
+              "layer)")
+        return
+    flagged = rooms[rooms["flagged"]]
+    no_room = int(rooms["room_id"].isna().sum())
+    rooms_total = int(rooms["room_id"].notna().sum())
+    print(f"\nPolice rooms flagged: {len(flagged) - no_room:,} of {rooms_total:,}"
+          + (f"; {no_room:,} beat(s) without a police room" if no_room else ""))
+    if len(flagged):
+        print_table(_known(flagged[["room_id", "beat_id", "room_type", "office_condition",
+                                    "officers_actual", "officers_required", "flags"]]
+                           .head(limit)))
+
+
+def _total(values: pd.Series) -> str:
+    """A column's sum for the totals line; :data:`UNKNOWN` when no beat has the figure."""
+    if len(values) and values.isna().all():
+        return UNKNOWN
+    return f"{int(values.sum()):,}"
+
+
+def _known(df: pd.DataFrame, floatfmt: str = "{:,.3f}") -> pd.DataFrame:
+    """``df`` for printing: unknown figures (NA) shown as :data:`UNKNOWN`."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype != object and out[col].isna().any():
+            fmt = floatfmt if pd.api.types.is_float_dtype(out[col]) else "{:d}"
+            out[col] = [UNKNOWN if pd.isna(v) else fmt.format(v) for v in out[col]]
+    return out
 
 
 def _short(df: pd.DataFrame) -> pd.DataFrame:
@@ -248,7 +306,7 @@ def run_alignment(args: argparse.Namespace) -> int:
 def run_hotspots(args: argparse.Namespace) -> int:
     res = _open(args).policing.hotspots(
         zones=args.zones, permutations=args.permutations, preventable_only=args.preventable,
-        period_days=args.period_days, compare=args.compare)
+        period_days=args.period_days, compare=args.compare, snap_m=args.snap_m)
     z = res.zones
     table = pd.DataFrame(z.drop(columns="geometry"))
     written = _write_csv(table, args.out, "zones")

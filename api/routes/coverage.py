@@ -39,17 +39,18 @@ project lacks) come in the ``BeatGrid-Notes`` header.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from beatgrid.api.cache import ResultCache
-from beatgrid.api.errors import invalid
 from beatgrid.api.deps import CacheDep, ProjectDep, known_params
-from beatgrid.api.params import choice
+from beatgrid.api.errors import COMMON_ERRORS, error_responses, invalid
+from beatgrid.api.limits import BodyLimit
+from beatgrid.api.params import Blank, choice
 from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_dict,
                                     geojson_response, json_response, plain, records)
 from beatgrid.gis.coverage.analysis import CoverageResult
@@ -58,10 +59,12 @@ from beatgrid.gis.coverage.workflow import LAYERS, CameraViews
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.project import Project
 
-router = APIRouter()
+router = APIRouter(responses=error_responses(*COMMON_ERRORS))
 
-#: Zone types of ``GET /coverage/stats`` (layer -> type of ``[coverage] zone_layers``).
-ZONE_TYPES = ("estate", "grid", "beat", "station", "community")
+#: A zone type of ``GET /coverage/stats`` (layer -> type of ``[coverage] zone_layers``).
+ZoneType = Literal["estate", "grid", "beat", "station", "community"]
+#: Zone types of ``GET /coverage/stats``.
+ZONE_TYPES: tuple[str, ...] = get_args(ZoneType)
 #: Largest ``budget`` of ``POST /cameras/recommend``.
 MAX_BUDGET = 500
 #: Longest ILP ``time_limit`` (seconds) of ``POST /cameras/recommend``.
@@ -70,6 +73,11 @@ MAX_TIME_LIMIT_S = 600.0
 MAX_VIEW_CAMERAS = 200
 #: Largest body of ``POST /cameras/recommend``, in bytes.
 MAX_BODY_BYTES = 16 * 1024
+#: Largest ``top`` of ``GET /coverage/estate_risk``.
+MAX_TOP = 1_000_000
+#: Body limits of the routes (:mod:`beatgrid.api.limits`).
+BODY_LIMITS = {"/cameras/recommend": BodyLimit(
+    MAX_BODY_BYTES, fix='send a small JSON object such as {"budget": 16}')}
 #: What ``POST /cameras/recommend`` says when given query parameters.
 BODY_HINT = "no query parameters (the body holds them)"
 
@@ -91,8 +99,9 @@ class RecommendBody(BaseModel):
     estate: str | None = Field(None, min_length=1, description="place only within this "
                                "estate (default: all the district's estates)",
                                examples=["E40"])
-    method: Literal["greedy", "ilp"] = Field("greedy", description="lazy greedy (fast) or "
-                                             "exact integer programme (HiGHS, gap shown)")
+    method: Literal["greedy", "ilp", ""] | None = Field(
+        "greedy", description="lazy greedy (fast) or exact integer programme (HiGHS, gap "
+                              "shown); empty or null: greedy")
     time_limit: float | None = Field(None, gt=0, le=MAX_TIME_LIMIT_S,
                                      description="ILP time limit in seconds (method ilp)",
                                      examples=[30])
@@ -121,8 +130,9 @@ class RecommendBody(BaseModel):
     @field_validator("method", mode="before")
     @classmethod
     def _known_method(cls, value: Any) -> Any:
-        value = value or "greedy"
-        if value not in ("greedy", "ilp"):
+        if value is None or value == "":    # empty or null counts as absent
+            return "greedy"
+        if not isinstance(value, str) or value not in ("greedy", "ilp"):
             raise invalid(f"method={value!r} is not allowed",
                           fix='use "greedy" (fast) or "ilp" (exact, with a time limit)')
         return value
@@ -141,14 +151,6 @@ class RecommendBody(BaseModel):
         return float(value)
 
 
-def small_body(request: Request) -> None:
-    """A dependency refusing a body over :data:`MAX_BODY_BYTES` (a request, not a file)."""
-    size = int(request.headers.get("content-length") or 0)
-    if size > MAX_BODY_BYTES:
-        raise InputError(f"the body has {size:,} bytes, more than {MAX_BODY_BYTES:,}",
-                         fix='send a small JSON object such as {"budget": 16}')
-
-
 # --------------------------------------------------------------------------------------
 # Routes
 # --------------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ def small_body(request: Request) -> None:
 @router.get("/coverage/stats", tags=["coverage"],
             dependencies=[Depends(known_params("zone_type"))])
 def coverage_stats(project: ProjectDep, cache: CacheDep,
-                   zone_type: Annotated[str | None, Query(
+                   zone_type: Annotated[ZoneType | None, Blank, Query(
                        description="estate, grid, beat, station or community "
                                    "(default: every zone)")] = None) -> Response:
     """Coverage figures per zone: open space seen per quality level, cameras, households."""
@@ -177,10 +179,10 @@ def blind_spots(project: ProjectDep, cache: CacheDep,
 @router.get("/coverage/estate_risk", tags=["coverage"],
             dependencies=[Depends(known_params("top"))])
 def estate_risk(project: ProjectDep, cache: CacheDep,
-                top: Annotated[str | None, Query(
+                top: Annotated[Annotated[int, Field(ge=1, le=MAX_TOP)] | None, Blank, Query(
                     description="only the first N estates")] = None) -> Response:
     """Old estates ranked by blind-spot risk, with every component and contribution."""
-    n = whole_number("top", top, low=1, high=1_000_000)
+    n = top
     res = analysis(project, cache)
     risk = res.estate_risk if n is None else res.estate_risk.iloc[:n]
     return json_response(risk_records(risk, res.weights))
@@ -204,8 +206,8 @@ def views(project: ProjectDep, cache: CacheDep,
     return geojson_response(found.at_level(level))
 
 
-@router.post("/cameras/recommend", tags=["cameras"],
-             dependencies=[Depends(known_params(none_hint=BODY_HINT)), Depends(small_body)])
+@router.post("/cameras/recommend", tags=["cameras"], responses=error_responses(413),
+             dependencies=[Depends(known_params(none_hint=BODY_HINT))])
 def recommend(body: RecommendBody, project: ProjectDep, cache: CacheDep) -> JSONResponse:
     """Recommend new cameras (position, direction) for the open space no camera sees."""
     params = body.model_dump()
@@ -214,7 +216,8 @@ def recommend(body: RecommendBody, project: ProjectDep, cache: CacheDep) -> JSON
         if body.estate is not None:
             project.coverage.check_estate(body.estate)
         return project.coverage.recommend(budget=body.budget, estate=body.estate,
-                                          method=body.method, time_limit=body.time_limit)
+                                          method=body.method or "greedy",
+                                          time_limit=body.time_limit)
 
     key = ("coverage", "recommend") + tuple(sorted(params.items()))
     res: PlacementResult = cache.get(project, key, LAYERS, compute)
@@ -232,30 +235,6 @@ def analysis(project: Project, cache: ResultCache) -> CoverageResult:
 # --------------------------------------------------------------------------------------
 # Query parameters
 # --------------------------------------------------------------------------------------
-
-def whole_number(name: str, value: str | None, *, low: int, high: int) -> int | None:
-    """``value`` as a whole number from ``low`` to ``high`` (None when not given).
-
-    Examples
-    --------
-    >>> whole_number("top", "5", low=1, high=10), whole_number("top", None, low=1, high=10)
-    (5, None)
-    >>> whole_number("top", "0", low=1, high=10)
-    Traceback (most recent call last):
-    ...
-    beatgrid.gis.errors.InputError: top='0' is not a whole number from 1 to 10 Fix: give top as a whole number from 1 to 10
-    """
-    if value is None or value == "":
-        return None
-    try:
-        number: int | None = int(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or not low <= number <= high:
-        raise InputError(f"{name}={value!r} is not a whole number from {low:,} to {high:,}",
-                         fix=f"give {name} as a whole number from {low:,} to {high:,}")
-    return number
-
 
 def camera_ids(values: list[str] | None) -> tuple[str, ...]:
     """The camera ids of ``?camera_id=`` (repeated or comma-separated), each once.

@@ -62,6 +62,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from beatgrid.api.cache import ResultCache
 from beatgrid.api.deps import CacheDep, ProjectDep, known_params
+from beatgrid.api.errors import COMMON_ERRORS, error_responses, invalid, too_long_number
+from beatgrid.api.limits import BodyLimit
 from beatgrid.api.rendering import GEOJSON, GEOJSON_RESPONSES, geojson_dict, geojson_text, plain
 from beatgrid.gis.errors import ConflictError, InputError
 from beatgrid.gis.grids.checks import has_errors
@@ -69,7 +71,7 @@ from beatgrid.gis.grids.sessions import MAX_SESSIONS, EditingSession, EditingSes
 from beatgrid.gis.grids.workflow import GRID_LAYERS
 from beatgrid.gis.project import Project
 
-router = APIRouter(tags=["grids"])
+router = APIRouter(tags=["grids"], responses=error_responses(*COMMON_ERRORS))
 
 #: Smallest ``min`` of ``POST /grids/generate`` (a smaller band asks for hundreds of
 #: grids per community and keeps the generator busy for minutes).
@@ -84,6 +86,13 @@ MAX_MOVE_IDS = 100_000
 MAX_SEED = 2 ** 32 - 1
 #: What the POST routes say when given query parameters.
 BODY_HINT = "no query parameters (the body is JSON)"
+#: Body limits of the routes (:mod:`beatgrid.api.limits`).
+BODY_LIMITS = {path: BodyLimit(MAX_BODY_BYTES, fix="send fewer ids per request")
+               for path in ("/grids/generate", "/grids/move", "/grids/rebalance",
+                            "/grids/save")}
+#: Documented error answers of the POST routes (besides 404, 422, 503): 409 for an edit
+#: of a locked grid or a stale session, 413 for a body over its limit.
+POST_ERRORS = error_responses(409, 413)
 
 T = TypeVar("T")
 
@@ -109,8 +118,20 @@ class GridsBody(BaseModel):
     @classmethod
     def _json_text(cls, data: Any) -> Any:
         if isinstance(data, (bytes, str)):
-            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-            return json.loads(text) if text.strip() else {}
+            try:
+                text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+            except UnicodeDecodeError:
+                raise invalid("the body is not UTF-8 text",
+                              fix="send the JSON body encoded as UTF-8") from None
+            try:
+                return json.loads(text) if text.strip() else {}
+            except RecursionError:
+                raise invalid("the body is nested too deeply to be read",
+                              fix="send a flat JSON object; GET /docs shows its keys") from None
+            except ValueError as exc:   # not JSON, or a number over 4,300 digits
+                why = "a number of more than 4,300 digits" if too_long_number(exc) else exc
+                raise invalid(f"the body is not a JSON object ({why})",
+                              fix="send a JSON object; GET /docs shows its keys") from None
         return data
 
 
@@ -193,16 +214,9 @@ class SaveBody(GridsBody):
     community_id: Community
 
 
-def small_body(request: Request) -> None:
-    """A dependency refusing a body over :data:`MAX_BODY_BYTES`."""
-    size = int(request.headers.get("content-length") or 0)
-    if size > MAX_BODY_BYTES:
-        raise InputError(f"{request.method} {request.url.path}: the body has {size:,} bytes, "
-                         f"more than {MAX_BODY_BYTES:,}", fix="send fewer ids per request")
-
-
-#: Dependencies of the POST routes: no query parameters, a bounded body.
-POST_CHECKS = [Depends(known_params(none_hint=BODY_HINT)), Depends(small_body)]
+#: Dependencies of the POST routes: no query parameters (the body's size is limited by
+#: ``BODY_LIMITS`` before it is read).
+POST_CHECKS = [Depends(known_params(none_hint=BODY_HINT))]
 
 
 # --------------------------------------------------------------------------------------
@@ -319,7 +333,8 @@ def units(project: ProjectDep, sessions: SessionsDep, community_id: Annotated[st
 # Routes: planning and editing
 # --------------------------------------------------------------------------------------
 
-@router.post("/grids/generate", responses=GEOJSON_RESPONSES, dependencies=POST_CHECKS)
+@router.post("/grids/generate", responses={**GEOJSON_RESPONSES, **POST_ERRORS},
+             dependencies=POST_CHECKS)
 def generate(project: ProjectDep, sessions: SessionsDep, body: Annotated[
         GenerateBody, Body(default_factory=GenerateBody)]) -> JSONResponse:
     """Plan grids; a proposal unless ``"save": true`` (then grids and buildings written)."""
@@ -345,7 +360,7 @@ def generate(project: ProjectDep, sessions: SessionsDep, body: Annotated[
     return JSONResponse(answer, media_type=GEOJSON)
 
 
-@router.post("/grids/move", dependencies=POST_CHECKS)
+@router.post("/grids/move", responses=POST_ERRORS, dependencies=POST_CHECKS)
 def move(project: ProjectDep, sessions: SessionsDep, body: MoveBody) -> JSONResponse:
     """Move units (or the units of buildings) into a grid; re-check the touched grids."""
     t0 = time.perf_counter()
@@ -379,7 +394,7 @@ def move(project: ProjectDep, sessions: SessionsDep, body: MoveBody) -> JSONResp
         }))
 
 
-@router.post("/grids/rebalance", dependencies=POST_CHECKS)
+@router.post("/grids/rebalance", responses=POST_ERRORS, dependencies=POST_CHECKS)
 def rebalance(project: ProjectDep, sessions: SessionsDep, body: RebalanceBody) -> JSONResponse:
     """Repair the edited plan of a community, moving as few households as possible."""
     cid = known_community(project, body.community_id)
@@ -405,7 +420,7 @@ def rebalance(project: ProjectDep, sessions: SessionsDep, body: RebalanceBody) -
         }))
 
 
-@router.post("/grids/save", dependencies=POST_CHECKS)
+@router.post("/grids/save", responses=POST_ERRORS, dependencies=POST_CHECKS)
 def save(project: ProjectDep, sessions: SessionsDep, body: SaveBody) -> JSONResponse:
     """Write the edited plan of a community (grids and buildings.grid_id)."""
     cid = known_community(project, body.community_id)

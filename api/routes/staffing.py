@@ -39,18 +39,21 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from beatgrid.api.cache import ResultCache
 from beatgrid.api.deps import CacheDep, ProjectDep, known_params
-from beatgrid.api.params import choice
+from beatgrid.api.errors import COMMON_ERRORS, error_responses, too_long_number
+from beatgrid.api.limits import BodyLimit
+from beatgrid.api.params import Blank
 from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_response,
                                     json_response, records)
 from beatgrid.gis.errors import InputError, PolicyError
@@ -63,6 +66,18 @@ from beatgrid.gis.project import Project
 MAX_PERMUTATIONS = 9999
 #: Largest policy body accepted by ``POST /staffing``, in bytes.
 MAX_POLICY_BYTES = 64 * 1024
+#: Deepest nesting of a policy body (tables, dotted key parts and lists; the shipped
+#: policy has 3 levels: ``workload.handling_hours.burglary``).
+MAX_POLICY_DEPTH = 8
+#: Largest whole number in a policy body (a 64-bit integer).
+MAX_POLICY_INT = 2 ** 63 - 1
+#: Body limits of the routes (:mod:`beatgrid.api.limits`).
+BODY_LIMITS = {"/staffing": BodyLimit(
+    MAX_POLICY_BYTES, fix="send only the keys that differ from the shipped policy")}
+#: A policy table of any mapping type (:func:`check_shape` answers what it is given).
+M = TypeVar("M", bound=Mapping[str, Any])
+#: Zone kinds of ``GET /hotspots``.
+ZoneKind = Literal["auto", "grids", "beats"]
 _POLICY_BODY = {
     "required": False,
     "content": {
@@ -86,7 +101,7 @@ def refuse_policy_param(request: Request) -> None:
 #: Query checks of the routes without parameters.
 _NO_PARAMS = [Depends(refuse_policy_param), Depends(known_params())]
 
-router = APIRouter()
+router = APIRouter(responses=error_responses(*COMMON_ERRORS))
 
 
 # --------------------------------------------------------------------------------------
@@ -100,7 +115,7 @@ def staffing(project: ProjectDep, cache: CacheDep) -> Response:
 
 
 @router.post("/staffing", tags=["staffing"], dependencies=_NO_PARAMS,
-             openapi_extra={"requestBody": _POLICY_BODY})
+             openapi_extra={"requestBody": _POLICY_BODY}, responses=error_responses(413))
 async def staffing_with_policy(request: Request, project: ProjectDep,
                                cache: CacheDep) -> Response:
     """Staffing gaps per beat under the policy in the body (TOML, or JSON overrides)."""
@@ -137,11 +152,11 @@ def staffing_beats(project: ProjectDep, cache: CacheDep) -> Response:
 @router.get("/alignment", tags=["alignment"],
             dependencies=[Depends(refuse_policy_param), Depends(known_params("min_share"))])
 def alignment(project: ProjectDep, cache: CacheDep,
-              min_share: str | None = Query(
-                  None, description="aligned when at least this share is in the main beat, "
-                                    "in (0, 1] (default: policy)")) -> Response:
+              min_share: Annotated[Annotated[float, Field(gt=0, le=1)] | None, Blank, Query(
+                  description="aligned when at least this share is in the main beat, "
+                              "in (0, 1] (default: policy)")] = None) -> Response:
     """Governance grids against beats: per grid, per beat, suggested reassignment."""
-    share = _number("min_share", min_share, low=0.0, high=1.0, low_open=True)
+    share = min_share
     res = cache.get(project, ("alignment", share), ALIGNMENT_LAYERS,
                     lambda _layers: project.policing.align(min_share=share))
     mis = res.misaligned
@@ -157,16 +172,18 @@ def alignment(project: ProjectDep, cache: CacheDep,
             dependencies=[Depends(refuse_policy_param),
                           Depends(known_params("zones", "permutations", "preventable"))])
 def hotspots(project: ProjectDep, cache: CacheDep,
-             zones: str | None = Query(None, description="grids, beats or auto (default: "
-                                       "grids when at least 3 are planned)"),
-             permutations: str | None = Query(None, description="Gi* permutations, 0.."
-                                              f"{MAX_PERMUTATIONS} (default: policy)"),
-             preventable: str | None = Query(None, description="preventable cases only "
-                                             "(true/false)")) -> Response:
+             zones: Annotated[ZoneKind | None, Blank, Query(
+                 description="grids, beats or auto (default: grids when at least 3 are "
+                             "planned)")] = None,
+             permutations: Annotated[Annotated[int, Field(ge=0, le=MAX_PERMUTATIONS)] | None,
+                                     Blank, Query(description="Gi* permutations (default: "
+                                                              "policy)")] = None,
+             preventable: Annotated[bool | None, Blank, Query(
+                 description="preventable cases only")] = None) -> Response:
     """Getis-Ord Gi* per zone, period-on-period change per beat, density peak."""
-    kind = choice("zones", zones, ("auto", "grids", "beats"), "auto")
-    perms = _number("permutations", permutations, low=0, high=MAX_PERMUTATIONS, integer=True)
-    prev = _flag("preventable", preventable)
+    kind = zones or "auto"
+    perms = permutations
+    prev = bool(preventable)
     if kind == "grids":
         planned = len(project.layer("grids"))
         if planned < 3:
@@ -197,45 +214,16 @@ def assessment(project: Project, cache: ResultCache,
 # Parameters and the policy body
 # --------------------------------------------------------------------------------------
 
-def _number(name: str, value: str | None, *, low: float, high: float, integer: bool = False,
-            low_open: bool = False) -> float | None:
-    """Parse a numeric query parameter in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
-    if value is None or value == "":
-        return None
-    number: float | None
-    try:
-        number = int(value) if integer else float(value)
-    except ValueError:
-        number = None
-    ok = number is not None and number == number and \
-        (number > low if low_open else number >= low) and number <= high
-    if not ok or number is None:
-        kind = "a whole number" if integer else "a number"
-        span = f"greater than {low:g} and at most {high:g}" if low_open \
-            else f"from {low:g} to {high:g}"
-        raise InputError(f"{name}={value!r} is not {kind} {span}",
-                         fix=f"give {name} as {kind} {span}")
-    return number
-
-
-def _flag(name: str, value: str | None) -> bool:
-    if value is None or value == "":
-        return False
-    low = value.lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise InputError(f"{name}={value!r} is not true or false", fix=f"use {name}=true or false")
-
-
 def policy_from_body(body: bytes, content_type: str) -> dict[str, Any] | None:
     """The policy override of a ``POST /staffing`` body (None: the project's policy).
 
     JSON (``Content-Type: application/json``, or a body starting with ``{``): an object
     of overrides, nested tables or dotted keys (``{"officers.per_beat": 2}``), or a
-    string holding TOML text. Anything else is read as TOML text. The keys and values
-    are checked when the policy is applied (``project.policing.assess(policy=...)``).
+    string holding TOML text. Anything else is read as TOML text. The body's shape is
+    checked here (at most :data:`MAX_POLICY_DEPTH` levels, whole numbers of at most
+    :data:`MAX_POLICY_INT`: :func:`check_shape`); the keys and values are checked when
+    the policy is applied (``project.policing.assess(policy=...)``). The body's size is
+    limited before it is read (``BODY_LIMITS``, :mod:`beatgrid.api.limits`).
 
     Examples
     --------
@@ -245,11 +233,11 @@ def policy_from_body(body: bytes, content_type: str) -> dict[str, Any] | None:
     {'officers': {'per_beat': 2}}
     >>> policy_from_body(b"  ", "") is None
     True
+    >>> policy_from_body(b'{"a.b.c.d.e.f.g.h.i": 1}', "application/json")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: staffing policy: key 'a.b.c.d.e.f.g.h.i...' nests more than 8 levels deep Fix: ...
     """
-    if len(body) > MAX_POLICY_BYTES:
-        raise InputError(f"the policy body has {len(body):,} bytes, more than "
-                         f"{MAX_POLICY_BYTES:,}", fix="send only the keys that differ from "
-                                                      "the shipped policy")
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -258,29 +246,84 @@ def policy_from_body(body: bytes, content_type: str) -> dict[str, Any] | None:
     if not text.strip():
         return None
     if "json" in content_type.lower() or text.lstrip().startswith("{"):
-        try:
-            override = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PolicyError(f"the policy body is not valid JSON: {exc}",
-                              fix="send a JSON object of overrides, e.g. "
-                                  '{"officers": {"per_beat": 2}}') from None
+        override = _json(text)
         if isinstance(override, str):
-            return _toml(override)
+            return check_shape(_toml(override))
         if not isinstance(override, Mapping):
             raise PolicyError(f"the policy body is JSON {type(override).__name__}, not an object",
                               fix='send a JSON object of overrides, e.g. {"officers": '
                                   '{"per_beat": 2}}, or TOML text')
-        return _nest(override)
-    return _toml(text)
+        return _nest(check_shape(override))
+    return check_shape(_toml(text))
+
+
+#: The fix of a policy body holding a number no count or threshold can be.
+_NUMBER_FIX = ("give the count or threshold the policy asks for (the shipped staffing.toml "
+               "shows each key's default)")
+#: The fix of a policy body nested too deeply.
+_DEPTH_FIX = ("a policy has sections and keys, e.g. [officers] per_beat = 2 (JSON: "
+              '{"officers": {"per_beat": 2}}); see the shipped staffing.toml')
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise PolicyError(f"the policy body nests more than {MAX_POLICY_DEPTH} levels "
+                          "(too deep to read)", fix=_DEPTH_FIX) from None
+    except ValueError as exc:       # JSONDecodeError, or a number over 4,300 digits
+        if too_long_number(exc):
+            raise PolicyError("the policy body holds a number of more than 4,300 digits",
+                              fix=_NUMBER_FIX) from None
+        raise PolicyError(f"the policy body is not valid JSON: {exc}",
+                          fix="send a JSON object of overrides, e.g. "
+                              '{"officers": {"per_beat": 2}}') from None
 
 
 def _toml(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except RecursionError:
+        raise PolicyError(f"the policy body nests more than {MAX_POLICY_DEPTH} levels "
+                          "(too deep to read)", fix=_DEPTH_FIX) from None
+    except ValueError as exc:       # TOMLDecodeError, or a number over 4,300 digits
+        if too_long_number(exc):
+            raise PolicyError("the policy body holds a number of more than 4,300 digits",
+                              fix=_NUMBER_FIX) from None
         raise PolicyError(f"the policy body is not valid TOML: {exc}",
                           fix="correct the TOML syntax at the position given, or send JSON "
                               "overrides with Content-Type: application/json") from None
+
+
+def check_shape(override: M) -> M:
+    """``override`` when no key nests over :data:`MAX_POLICY_DEPTH` levels (dotted key
+    parts and lists count) and no whole number is over :data:`MAX_POLICY_INT`.
+
+    Examples
+    --------
+    >>> check_shape({"officers": {"per_beat": 2}})
+    {'officers': {'per_beat': 2}}
+    >>> check_shape({"officers": {"per_beat": 10 ** 400}})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: staffing policy: 'officers.per_beat' is a number larger than 9,223,372,036,854,775,807 Fix: ...
+    """
+    stack: list[tuple[tuple[str, ...], Any]] = [((), override)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > MAX_POLICY_DEPTH:
+            key = ".".join(path[:MAX_POLICY_DEPTH + 1]) + "..."
+            raise PolicyError(f"staffing policy: key {key!r} nests more than "
+                              f"{MAX_POLICY_DEPTH} levels deep", fix=_DEPTH_FIX)
+        if isinstance(value, Mapping):
+            stack.extend((path + tuple(str(k).split(".")), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((path + (f"[{i}]",), v) for i, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) \
+                and abs(value) > MAX_POLICY_INT:
+            raise PolicyError(f"staffing policy: {'.'.join(path)!r} is a number larger than "
+                              f"{MAX_POLICY_INT:,}", fix=_NUMBER_FIX)
+    return override
 
 
 def _nest(override: Mapping[str, Any]) -> dict[str, Any]:
@@ -406,4 +449,5 @@ def _gaps_response(res: StaffingResult) -> JSONResponse:
 
 __all__ = ["router", "assessment", "policy_from_body", "refuse_policy_param", "records",
            "gap_records", "rollup_records", "split_list", "hotspot_body", "MAX_PERMUTATIONS",
-           "MAX_POLICY_BYTES", "NOTES_HEADER"]
+           "MAX_POLICY_BYTES", "MAX_POLICY_DEPTH", "MAX_POLICY_INT", "BODY_LIMITS",
+           "check_shape", "NOTES_HEADER"]

@@ -49,6 +49,108 @@ LAT_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
 WKT_NAMES = ("geometry", "wkt", "geom", "the_geom", "shape")
 
 
+#: Source column names that say which schema column they hold, per layer and column
+#: (compared without case, spaces, ``_``, ``-`` and ``:``). An unmapped column with one
+#: of these names is reported with the ``--map SRC=DST`` that would read it
+#: (:func:`suggest_column_map`); nothing is renamed without the map. A settings file
+#: can replace the table: ``[import.column_synonyms.<layer>]`` ``<column> = [names]``.
+COLUMN_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "cameras": {
+        "id": ("编号", "点位编号", "设备编号", "摄像机编号", "监控编号", "camera_id", "cam_id",
+               "device_id"),
+        "direction": ("朝向", "方向", "方位", "方位角", "拍摄方向", "监控方向", "camera:direction",
+                      "camera_direction", "orientation", "heading", "azimuth", "bearing",
+                      "dir"),
+        "fov_deg": ("视场角", "视角", "水平视场角", "fov", "field_of_view", "view_angle", "hfov"),
+        "range_m": ("监控距离", "可视距离", "有效距离", "range", "view_distance", "view_range"),
+        "height_m": ("高度", "安装高度", "杆高", "height", "camera:height", "mount_height"),
+        "tilt_deg": ("俯角", "俯仰角", "倾角", "tilt", "camera:tilt", "camera:angle", "pitch"),
+        "kind": ("点位类型", "location_type"),
+    },
+    "buildings": {
+        "id": ("编号", "楼栋编号", "建筑编号", "building_id", "bldg_id"),
+        "households": ("户数", "住户数", "总户数", "户数量", "住户", "家庭户数", "households",
+                       "household", "num_households", "hh", "dwellings", "dwelling_units",
+                       "flats", "building:flats"),
+        "levels": ("层数", "楼层", "楼层数", "总层数", "地上层数", "levels", "floors", "storeys",
+                   "stories", "num_floors", "building:levels"),
+        "population_registered": ("户籍人口", "户籍人数", "registered_population"),
+        "population_floating": ("流动人口", "流动人数", "floating_population"),
+        "use": ("用途", "建筑用途", "使用性质", "building_use", "usage"),
+        "address": ("地址", "标准地址", "门牌地址", "addr", "addr:full", "full_address"),
+    },
+    "incidents": {
+        "id": ("编号", "案件编号", "警情编号", "case_number", "case_id", "incident_id",
+               "report_number"),
+        "category": ("类别", "案件类别", "警情类别", "案件类型", "警情类型", "案由", "crime_type",
+                     "offense", "offence", "primary_type", "primary_description",
+                     "offense_description"),
+        "occurred_at": ("发案时间", "案发时间", "报警时间", "接警时间", "date", "datetime",
+                        "occurred", "occurred_on", "date_occurred", "incident_date"),
+        "preventable": ("可防性", "可防性案件", "preventable_case"),
+    },
+    "streets": {
+        "name": ("路名", "道路名称", "street_name", "road_name"),
+        "street_class": ("道路等级", "道路类型", "road_class", "fclass"),
+    },
+    "estates": {
+        "name": ("小区名称", "estate_name"),
+        "is_old": ("老小区", "是否老小区", "old_estate"),
+        "year_built": ("建成年份", "建成年代", "竣工年份", "construction_year"),
+        "stairwells": ("单元数", "楼道数"),
+    },
+    "staff": {
+        "beat_id": ("警务区编号", "警务区", "beat"),
+        "community_officers": ("社区民警", "民警", "officers"),
+        "auxiliaries": ("辅警", "auxiliary_officers"),
+        "floating_managers": ("流管员",),
+        "grid_workers": ("网格员",),
+    },
+    "stations": {"officers_total": ("警力", "民警人数", "警员总数")},
+    "communities": {"code": ("区划代码", "行政区划代码", "统计用区划代码")},
+    "key_places": {"kind": ("场所类型", "place_type")},
+}
+#: Names that say ``name`` in every layer.
+NAME_SYNONYMS = ("名称", "名字", "title")
+
+
+def _normalised(name: Any) -> str:
+    return "".join(ch for ch in str(name).strip().lower() if ch not in " _-:：")
+
+
+def suggest_column_map(columns: Iterable[Any], spec: schema.LayerSpec, *,
+                       synonyms: Mapping[str, Mapping[str, Sequence[str]]] | None = None
+                       ) -> dict[str, str]:
+    """``{source column: schema column}`` for unmapped columns named like a missing schema column.
+
+    A source column is suggested for a schema column of ``spec`` that the frame lacks
+    when its name, without case, spaces, ``_``, ``-`` and ``:``, is one of that
+    column's synonyms (:data:`COLUMN_SYNONYMS`, or ``synonyms`` from the settings).
+
+    Examples
+    --------
+    >>> suggest_column_map(["id", "朝向", "Mount Height", "备注"], schema.get_spec("cameras"))
+    {'朝向': 'direction', 'Mount Height': 'height_m'}
+    >>> suggest_column_map(["id", "direction", "方向"], schema.get_spec("cameras"))
+    {}
+    """
+    table = COLUMN_SYNONYMS if synonyms is None else synonyms
+    names = {c: list(v) for c, v in table.get(spec.name, {}).items()}
+    if "name" in spec.column_names:
+        names.setdefault("name", []).extend(NAME_SYNONYMS)
+    present = [c for c in columns]
+    out: dict[str, str] = {}
+    for target in spec.column_names:
+        if target in present or target not in names:
+            continue
+        wanted = {_normalised(n) for n in names[target]}
+        for col in present:
+            if col not in out and col not in spec.column_names and _normalised(col) in wanted:
+                out[str(col)] = target
+                break
+    return out
+
+
 def user_crs(crs: Any, *, argument: str = "crs") -> pyproj.CRS | None:
     """The CRS given by the user (an EPSG code or text), None for None; :class:`CRSError` otherwise.
 
@@ -101,7 +203,9 @@ def read_vector(path: Path, *, spec: schema.LayerSpec, source_layer: str | None,
         available = [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:
         raise InputError(f"cannot read {str(path)!r}: {exc}",
-                         fix="check that the file is a valid GIS file") from None
+                         fix="check that the file is a valid GIS file (it opens in QGIS); "
+                             "a damaged or truncated copy must be exported again from its "
+                             "source") from None
     if source_layer is None and len(available) > 1:
         if layer_name in available:
             source_layer = layer_name
@@ -115,9 +219,17 @@ def read_vector(path: Path, *, spec: schema.LayerSpec, source_layer: str | None,
     kwargs: dict[str, Any] = {"layer": source_layer} if source_layer is not None else {}
     if encoding:
         kwargs["encoding"] = encoding
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Measured \\(M\\) geometry.*")
-        gdf = gpd.read_file(path, engine="pyogrio", read_geometry=spatial, **kwargs)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Measured \\(M\\) geometry.*")
+            gdf = gpd.read_file(path, engine="pyogrio", read_geometry=spatial, **kwargs)
+    except (RuntimeError, ValueError, shapely.errors.GEOSException) as exc:  # pyogrio errors
+        which = f" (layer {source_layer!r})" if source_layer is not None else ""
+        raise InputError(
+            f"cannot read {str(path)!r}{which} for layer {layer_name!r}: the file is damaged "
+            f"(corrupt pages or a truncated copy?): {exc}",
+            fix="export the layer again from its source (or repair a copy with "
+                "`ogr2ogr -f GPKG repaired.gpkg FILE`) and import that file") from None
     if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     if path.suffix.lower() in (".shp", ".zip"):
@@ -309,3 +421,4 @@ def single_points(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         geom[one] = shapely.get_geometry(geom[one], 0)
         gdf = gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
     return gdf
+

@@ -9,8 +9,15 @@ import: layer, source file, coordinate system, rows, time), and the derived laye
 Writes are transactional: the layers are prepared once for both stores
 (:func:`~beatgrid.gis.io.writing.prepare_write`: conformed, reprojected, validated),
 then written into a copy of the file next to it, and the copy replaces the original
-atomically only when every layer was written, so a refused or failed write loses
-nothing. A write into a file that does not exist creates an empty project first.
+atomically only when every layer was written (flushed to disk first), so a refused or
+failed write loses nothing; the copy a killed write left behind is removed by the next
+one (:mod:`beatgrid.gis.io.gpkg_files`). A write into a file that does not exist
+creates an empty project first.
+
+A file that is not a readable GeoPackage (empty, truncated, another kind of file, a
+damaged header or damaged pages) raises one
+:class:`~beatgrid.gis.errors.StoreUnavailableError` from every method that reads it,
+naming the file and what the driver said, with the fix; it is never written to.
 
 Examples
 --------
@@ -24,12 +31,8 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 import warnings
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ import pyogrio
 
 from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError
+from beatgrid.gis.io.gpkg_files import atomic_replace, check_bbox, check_header, reading
 from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORT_COLUMNS, IMPORTS_TABLE, META_TABLE,
                                      SCHEMA_VERSION, BBox, Frame, check_derived_names,
                                      check_storage_crs, derived_epsg, first_storage_epsg,
@@ -56,6 +60,9 @@ class GeoPackageStore:
     ----------
     path
         The ``.gpkg`` file (it need not exist until :meth:`create` or a write).
+    stale_temp_hours
+        Age after which a write's temporary copy that no live process owns is removed
+        (default: the ``core`` setting ``store.stale_temp_hours``).
 
     Raises
     ------
@@ -69,8 +76,9 @@ class GeoPackageStore:
     (['stations', 'responsibility_areas', 'beats'], True)
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, stale_temp_hours: float | None = None) -> None:
         self.path = Path(path)
+        self.stale_temp_hours = stale_temp_hours
         if self.path.suffix.lower() != ".gpkg":
             raise InputError(f"project {str(self.path)!r} is not a GeoPackage",
                              fix="give a project path ending in .gpkg")
@@ -104,10 +112,13 @@ class GeoPackageStore:
         if not self.path.exists():
             raise NotFoundError(f"project {str(self.path)!r} does not exist",
                                 fix="create it with `beatgrid sample --out` or `beatgrid import`")
+        check_header(self.path)
         return self.path
 
     def _present(self) -> set[str]:
-        return {str(name) for name, _ in pyogrio.list_layers(self._require())}
+        path = self._require()
+        with reading(path):
+            return {str(name) for name, _ in pyogrio.list_layers(path)}
 
     def list_layers(self) -> list[str]:
         """The schema layers present in the file, in :data:`~beatgrid.gis.schema.LAYER_ORDER`.
@@ -142,7 +153,8 @@ class GeoPackageStore:
         """
         if META_TABLE not in self._present():
             return {}
-        df = pyogrio.read_dataframe(self.path, layer=META_TABLE, read_geometry=False)
+        with reading(self.path, layer=META_TABLE):
+            df = pyogrio.read_dataframe(self.path, layer=META_TABLE, read_geometry=False)
         return {str(k): str(v) for k, v in zip(df["key"], df["value"])}
 
     def imports(self) -> pd.DataFrame:
@@ -156,8 +168,9 @@ class GeoPackageStore:
         """
         if IMPORTS_TABLE not in self._present():
             return pd.DataFrame(columns=list(IMPORT_COLUMNS))
-        return pd.DataFrame(pyogrio.read_dataframe(self.path, layer=IMPORTS_TABLE,
-                                                   read_geometry=False))
+        with reading(self.path, layer=IMPORTS_TABLE):
+            return pd.DataFrame(pyogrio.read_dataframe(self.path, layer=IMPORTS_TABLE,
+                                                       read_geometry=False))
 
     def info(self) -> pd.DataFrame:
         """Per layer present: ``layer``, ``features``, ``geometry``, ``crs`` and the extent.
@@ -171,7 +184,8 @@ class GeoPackageStore:
         """
         rows = []
         for name in self.list_layers():
-            info = pyogrio.read_info(self.path, layer=name, force_total_bounds=True)
+            with reading(self.path, layer=name):
+                info = pyogrio.read_info(self.path, layer=name, force_total_bounds=True)
             bounds = info.get("total_bounds")
             if bounds is None or not np.isfinite(np.asarray(bounds, dtype=float)).all():
                 bounds = [np.nan] * 4
@@ -219,13 +233,25 @@ class GeoPackageStore:
         -------
         GeoDataFrame (DataFrame for ``staff``)
 
+        Raises
+        ------
+        InputError
+            ``bbox`` is not four finite numbers with min <= max, or the layer has no
+            geometry; ``where`` is not a valid SQL condition on the layer.
+
         Examples
         --------
         >>> store = GeoPackageStore("sample-geodata/ningbo-jiangbei.gpkg")
         >>> store.read_layer("police_rooms", where="room_type = 1")["id"].tolist()
         ['PR06', 'PR08']
+        >>> store.read_layer("staff", bbox=(121.5, 29.9, 121.6, 30.0))
+        Traceback (most recent call last):
+        ...
+        beatgrid.gis.errors.InputError: bbox (121.5, 29.9, 121.6, 30.0) on layer 'staff': the layer has no geometry Fix: read the layer without bbox
         """
-        schema.get_spec(name)
+        spec = schema.get_spec(name)
+        if bbox is not None:
+            check_bbox(name, bbox, spatial=spec.spatial)
         return self._read(name, self._present(), bbox=bbox, where=where)
 
     def _read(self, name: str, present: set[str], *, bbox: BBox | None = None,
@@ -233,8 +259,9 @@ class GeoPackageStore:
         spec = schema.get_spec(name)
         if name not in present:
             return schema.empty_layer(name, crs=self.crs())
-        df = pyogrio.read_dataframe(self.path, layer=name, bbox=bbox, where=where,
-                                    read_geometry=spec.spatial, fid_as_index=False)
+        with reading(self.path, layer=name, where=where):
+            df = pyogrio.read_dataframe(self.path, layer=name, bbox=bbox, where=where,
+                                        read_geometry=spec.spatial, fid_as_index=False)
         if spec.spatial:
             if df.geometry.name != "geometry":
                 df = df.rename_geometry("geometry")
@@ -291,7 +318,7 @@ class GeoPackageStore:
         if self.path.exists() and not overwrite:
             raise InputError(f"project {str(self.path)!r} already exists",
                              fix="choose another path or remove the file")
-        with _atomic(self.path, copy=False) as tmp:
+        with atomic_replace(self.path, copy=False, stale_hours=self.stale_temp_hours) as tmp:
             _write_empty_project(tmp, crs)
 
     def write_layers(self, layers: Mapping[str, Frame], *, append: bool = False,
@@ -340,7 +367,7 @@ class GeoPackageStore:
         present = self._present()
         prepared = prepare_write(layers, epsg=epsg, append=append, validate=validate,
                                  read_stored=lambda name: self._read(name, present))
-        with _atomic(self.path, copy=True) as tmp:
+        with atomic_replace(self.path, copy=True, stale_hours=self.stale_temp_hours) as tmp:
             for name, df in prepared.items():
                 _write_layer(tmp, name, df)
             if meta is not None:  # one row per layer, in the order given
@@ -371,7 +398,7 @@ class GeoPackageStore:
         epsg = derived_epsg(int(stored) if stored is not None else None, layers)
         prepared = {name: prepare_derived(name, df, epsg) for name, df in layers.items()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _atomic(self.path, copy=exists) as tmp:
+        with atomic_replace(self.path, copy=exists, stale_hours=self.stale_temp_hours) as tmp:
             for name, (df, gtype) in prepared.items():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
@@ -403,8 +430,9 @@ class GeoPackageStore:
             raise NotFoundError(f"{str(self.path)!r} has no layer {name!r}",
                                 fix="run `beatgrid coverage` (or `beatgrid cameras recommend`) "
                                     "first")
-        df: Frame = pyogrio.read_dataframe(self.path, layer=name,
-                                           read_geometry=DERIVED_LAYERS.get(name) is not None)
+        with reading(self.path, layer=name):
+            df: Frame = pyogrio.read_dataframe(self.path, layer=name,
+                                               read_geometry=DERIVED_LAYERS.get(name) is not None)
         return df
 
     def list_derived(self) -> list[str]:
@@ -424,24 +452,6 @@ class GeoPackageStore:
 # --------------------------------------------------------------------------------------
 # File operations
 # --------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _atomic(path: Path, *, copy: bool) -> Iterator[Path]:
-    """A temporary sibling of ``path`` (a copy of it with ``copy``) that replaces it on success."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp.gpkg",
-                                dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    os.unlink(name)
-    tmp = Path(name)
-    try:
-        if copy:
-            shutil.copy2(path, tmp)
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
 
 def _write_empty_project(path: Path, epsg: int) -> None:
     values = {"schema_version": SCHEMA_VERSION, "crs_epsg": str(epsg), "created_at": utc_now()}

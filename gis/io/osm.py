@@ -68,6 +68,33 @@ def _open(path: str | Path, bounding_box: Any) -> Any:
                          fix="check that it is a valid .osm.pbf extract") from None
 
 
+def _read_raw(osm: Any, layers: Sequence[str], path: str | Path) -> dict[str, gpd.GeoDataFrame]:
+    """The pyrosm frames of ``layers``; a damaged extract is one :class:`InputError`."""
+    raw: dict[str, gpd.GeoDataFrame] = {}
+    try:
+        with warnings.catch_warnings():
+            # pyrosm warns "Could not find any OSM data" for an empty selection
+            warnings.filterwarnings("ignore", message="Could not find any", category=UserWarning)
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            if "buildings" in layers:
+                raw["buildings"] = _as_gdf(osm.get_buildings())
+            if "streets" in layers:
+                raw["streets"] = _as_gdf(osm.get_network(network_type=_NETWORK_TYPE))
+            if "cameras" in layers:
+                raw["cameras"] = _as_gdf(osm.get_data_by_custom_criteria(
+                    custom_filter={"man_made": ["surveillance"]}, filter_type="keep",
+                    keep_nodes=True, keep_ways=False, keep_relations=False))
+    except MemoryError:
+        raise
+    except Exception as exc:  # pyrosm and protobuf raise bare errors for damaged blocks
+        raise InputError(
+            f"cannot read OSM file {str(path)!r}: the extract is damaged (truncated or "
+            f"corrupt blocks?): {type(exc).__name__}: {exc}",
+            fix="download the extract again (or check it with `osmium fileinfo -e FILE`) "
+                "and import the new copy") from None
+    return raw
+
+
 def _as_gdf(data: Any) -> gpd.GeoDataFrame:
     if data is None or len(data) == 0:
         return gpd.GeoDataFrame({"id": pd.Series([], dtype="int64")},
@@ -233,19 +260,7 @@ def read_osm(path: str | Path, *, settings: Mapping[str, Any] | None = None,
                          fix="choose among: " + ", ".join(OSM_LAYERS))
     cfg = section_or_default(settings, "core")
     osm = _open(path, bounding_box)
-    raw: dict[str, gpd.GeoDataFrame] = {}
-    with warnings.catch_warnings():
-        # pyrosm warns "Could not find any OSM data" for an empty selection
-        warnings.filterwarnings("ignore", message="Could not find any", category=UserWarning)
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        if "buildings" in layers:
-            raw["buildings"] = _as_gdf(osm.get_buildings())
-        if "streets" in layers:
-            raw["streets"] = _as_gdf(osm.get_network(network_type=_NETWORK_TYPE))
-        if "cameras" in layers:
-            raw["cameras"] = _as_gdf(osm.get_data_by_custom_criteria(
-                custom_filter={"man_made": ["surveillance"]}, filter_type="keep",
-                keep_nodes=True, keep_ways=False, keep_relations=False))
+    raw = _read_raw(osm, layers, path)
     epsg = _storage_epsg(list(raw.values()), cfg)
     out: dict[str, gpd.GeoDataFrame] = {}
     for name in (n for n in OSM_LAYERS if n in layers):

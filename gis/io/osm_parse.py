@@ -63,11 +63,31 @@ def _first_of_list(value: str) -> str:
     return value.split(";")[0].strip()
 
 
+#: Separators of a list of directions: ``;`` (OSM), the Chinese ``；，、``, and a comma
+#: followed by a space, a non-digit or three digits (``"180, 270"``, ``"N,E"``,
+#: ``"180,270"``); ``"90,5"`` stays the decimal 90.5.
+_DIRECTION_LIST = re.compile(r"[;；，、]|,(?=\s|\D|\d{3})")
+
+_FLOAT = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
 def _to_float(text: str) -> float:
+    """A finite number written with a decimal point or comma (``"4,5"``), or ``1e-05``."""
     text = text.strip().replace(",", ".")
-    if not re.fullmatch(_NUMBER.replace("[.,]", "[.]"), text):
+    if not _FLOAT.fullmatch(text):
         raise ValueError(text)
-    return float(text)
+    out = float(text)
+    if not math.isfinite(out):
+        raise ValueError(text)
+    return out
+
+
+def _degrees(value: float) -> float:
+    """``value`` modulo 360, in [0, 360) (``-1e-20 % 360`` is 360.0 in floating point)."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite direction: {value!r}")
+    out = value % 360.0
+    return 0.0 if out >= 360.0 else out
 
 
 def _one_direction(text: str) -> float:
@@ -79,7 +99,7 @@ def _one_direction(text: str) -> float:
     words = key.replace("-", "")
     if len(words) > 3 and words in CARDINALS:
         return CARDINALS[words]
-    return _to_float(text) % 360.0
+    return _degrees(_to_float(text))
 
 
 _RANGE = re.compile(r"^\s*(-?[^-–—~]+?)\s*[-–—~]\s*([^-–—~]+?)\s*$")
@@ -92,26 +112,32 @@ def parse_direction(value: Any) -> tuple[float, float]:
     compass point (``"N"``, ``"ssw"``, ``"North-East"``, ``"东北"``); a clockwise
     range (``"90-180"``, ``"E-W"``, ``"270-90"``) giving its centre and its width as the
     field of view; ``"0-360"`` or ``"0-359"`` meaning any direction (``nan``, 360). For
-    a ``;``-separated list the first value is used. A single direction has no field
-    of view (``nan``: the settings default applies).
+    a list the first value is used: ``"90;270"`` (OSM), ``"180, 270"``, ``"180，270"``
+    (a comma before a space, a letter or three digits separates; ``"90,5"`` is the
+    decimal 90.5). A single direction has no field of view (``nan``: the settings
+    default applies). The direction returned is in [0, 360) or ``nan``.
+
+    This is the one direction parser: ``import osm`` reads ``camera:direction`` with it
+    and the file importer reads every ``direction`` value with it
+    (:func:`beatgrid.gis.io.fill_columns.fill_camera_fields`).
 
     Raises
     ------
     ValueError
-        For a value that is none of the above.
+        For a value that is none of the above (also infinite numbers).
 
     Examples
     --------
     >>> parse_direction("SSW"), parse_direction(" 90 "), parse_direction("E-W")
     ((202.5, nan), (90.0, nan), (180.0, 180.0))
-    >>> parse_direction("0-360"), parse_direction(None)
-    ((nan, 360.0), (nan, nan))
+    >>> parse_direction("0-360"), parse_direction(None), parse_direction("180, 270")
+    ((nan, 360.0), (nan, nan), (180.0, nan))
     """
     if is_empty(value):
         return NAN, NAN
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value) % 360.0, NAN
-    text = _first_of_list(str(value))
+        return _degrees(float(value)), NAN
+    text = _DIRECTION_LIST.split(str(value))[0].strip()
     try:
         return _one_direction(text), NAN
     except ValueError:

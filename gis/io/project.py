@@ -8,9 +8,12 @@ and ``project.store``.
 
 Writes are transactional: the layers are written into a copy of the project next to
 it and the copy replaces the original atomically only when every layer was conformed,
-validated and written, so a failed write loses nothing. Besides the layers of
-:mod:`beatgrid.gis.schema` a project holds the table ``beatgrid_meta`` (schema version,
-CRS) and ``beatgrid_imports`` (the import log). QGIS opens the file as it is.
+validated and written, so a failed write loses nothing; a file that is not a readable
+GeoPackage (empty, truncated, damaged, another kind of file) raises one
+:class:`~beatgrid.gis.errors.StoreUnavailableError` naming it, and is never written to.
+Besides the layers of :mod:`beatgrid.gis.schema` a project holds the table
+``beatgrid_meta`` (schema version, CRS) and ``beatgrid_imports`` (the import log).
+QGIS opens the file as it is.
 
 Examples
 --------

@@ -5,11 +5,12 @@ Both stores (:class:`~beatgrid.gis.io.gpkg.GeoPackageStore` and
 :mod:`beatgrid.gis.io.store`); the steps that do not depend on where the layers go
 are here, and each store only does its own storage:
 
-- :func:`prepare_write`: every layer reprojected to the project CRS, appended to the
-  stored rows when asked, conformed to :mod:`beatgrid.gis.schema` and, with
-  ``validate``, checked with the stored layers for dangling references; any error
-  raises :class:`~beatgrid.gis.errors.ValidationError` listing every problem, before
-  the store writes anything;
+- :func:`prepare_write`: every layer's coordinates checked in its own CRS, reprojected
+  to the project CRS, appended to the stored rows when asked, conformed to
+  :mod:`beatgrid.gis.schema` and, with ``validate``, checked with the stored layers
+  for dangling references and for lying far from them (a warning); any error raises
+  :class:`~beatgrid.gis.errors.ValidationError` listing every problem, before the
+  store writes anything;
 - :func:`prepare_derived`: derived layers (coverage results, proposals:
   :data:`DERIVED_LAYERS`) brought to the project CRS, empty geometries as nulls;
 - :func:`single_parts`: one-part ``Multi*`` geometries (as stored) back to simple
@@ -39,7 +40,7 @@ import pandas as pd
 import shapely
 
 from beatgrid.gis import schema
-from beatgrid.gis.crs import storage_epsg
+from beatgrid.gis.crs import coordinate_problems, distant_layers, storage_epsg, validation_settings
 from beatgrid.gis.errors import InputError, Problem, ValidationError
 
 #: A layer as read or written: a GeoDataFrame for spatial layers, a DataFrame for tables.
@@ -142,8 +143,8 @@ def single_parts(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def prepare_write(layers: Mapping[str, Frame], *, epsg: int, append: bool = False,
-                  validate: bool = True, read_stored: Callable[[str], Frame]
-                  ) -> dict[str, Frame]:
+                  validate: bool = True, read_stored: Callable[[str], Frame],
+                  settings: Mapping[str, Any] | None = None) -> dict[str, Frame]:
     """The layers of a write, ready to store; every problem at once when they are not.
 
     Parameters
@@ -156,9 +157,13 @@ def prepare_write(layers: Mapping[str, Frame], *, epsg: int, append: bool = Fals
         Put the stored rows (``read_stored(name)``) before the new ones; ids must stay
         unique.
     validate
-        Check the references between the new layers and the stored others.
+        Check the references between the new layers and the stored others, and warn
+        about a new layer lying far from the others (``[validation] far_layer_km``).
     read_stored
         Reads a stored layer, conformed, in ``epsg`` (an empty frame when absent).
+    settings
+        The ``core`` settings section (default: the shipped one): the ``[validation]``
+        tolerances.
 
     Returns
     -------
@@ -170,8 +175,9 @@ def prepare_write(layers: Mapping[str, Frame], *, epsg: int, append: bool = Fals
     InputError
         An unknown layer name.
     ValidationError
-        Every problem (schema and references) when any is an error; warnings (repairs)
-        are emitted as Python warnings otherwise.
+        Every problem (schema, ranges, coordinates outside the area of use of their CRS,
+        references) when any is an error; warnings (repairs, a far layer) are emitted as
+        Python warnings otherwise.
 
     Examples
     --------
@@ -186,10 +192,15 @@ def prepare_write(layers: Mapping[str, Frame], *, epsg: int, append: bool = Fals
         schema.get_spec(name)
     prepared: dict[str, Frame] = {}
     problems: list[Problem] = []
+    tolerances = validation_settings(settings)
     for name, df in layers.items():
         spec = schema.get_spec(name)
+        misplaced: list[Problem] = []
         if spec.spatial and isinstance(df, gpd.GeoDataFrame) and df.crs is not None \
                 and df.crs.to_epsg() != epsg:
+            # judge the coordinates in the CRS they were given in, before moving them
+            misplaced = coordinate_problems(
+                df, layer=name, tolerance_deg=tolerances["area_of_use_tolerance_deg"])
             df = df.to_crs(epsg)
         if append:
             stored = read_stored(name)
@@ -197,12 +208,16 @@ def prepare_write(layers: Mapping[str, Frame], *, epsg: int, append: bool = Fals
                 df = pd.concat([stored, df], ignore_index=True)
                 if spec.spatial:
                     df = gpd.GeoDataFrame(df, geometry="geometry", crs=epsg)
-        out, layer_problems = schema.conform_layer(df, name)
+        out, layer_problems = schema.conform_layer(df, name, settings=settings,
+                                                   check_coordinates=not misplaced)
         prepared[name] = out
-        problems.extend(layer_problems)
+        problems.extend(layer_problems + misplaced)
     if validate:
         others = {name: read_stored(name) for name in schema.LAYER_ORDER if name not in prepared}
-        problems.extend(schema.check_references({**others, **prepared}))
+        problems.extend(schema.check_references({**others, **prepared}, settings=settings))
+        if not any(p.severity == "error" for p in problems):
+            problems.extend(distant_layers({**others, **prepared}, among=list(prepared),
+                                           far_km=tolerances["far_layer_km"]))
     if any(p.severity == "error" for p in problems):
         raise ValidationError(problems)
     schema.warn_problems(problems)

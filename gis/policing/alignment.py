@@ -50,7 +50,7 @@ from beatgrid.gis.config import section_or_default
 from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.policing.beats import resolve_beats
-from beatgrid.gis.policing.location import locate_points
+from beatgrid.gis.policing.location import locate_points, natural_sort_key
 
 GRID_COLUMNS = [
     "grid_id", "name", "department", "area_m2", "households", "beats_touched", "main_beat",
@@ -223,7 +223,8 @@ def overlay_pieces(zones: gpd.GeoDataFrame, beats: gpd.GeoDataFrame, *,
     out["households"] = out["households"].fillna(0).astype(np.int64)
     out = out[(out["area_m2"] >= out["min_m2"].fillna(0)) | (out["households"] > 0)]
     out["beat_id"] = out["beat_id"].where(out["beat_id"].notna(), None)
-    return out.sort_values(["zone_id", "beat_id"], na_position="last").reset_index(drop=True)[
+    return out.sort_values(["zone_id", "beat_id"], key=natural_sort_key,
+                           na_position="last").reset_index(drop=True)[
         ["zone_id", "beat_id", "area_m2", "households"]]
 
 

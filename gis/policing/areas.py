@@ -59,7 +59,7 @@ from beatgrid.gis.config import section_or_default
 from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.graph import is_connected
-from beatgrid.gis.policing.location import adjacency, clean_id
+from beatgrid.gis.policing.location import adjacency, clean_id, natural_key
 
 
 # --------------------------------------------------------------------------------------
@@ -425,7 +425,9 @@ def area_polygons(beats: gpd.GeoDataFrame, area_of: Any) -> gpd.GeoDataFrame:
     geoms = beats.geometry
     st = beats["station_id"].map(clean_id) if "station_id" in beats \
         else pd.Series(None, index=beats.index)
-    for aid, idx in area.groupby(area).groups.items():
+    groups = area.groupby(area).groups
+    for aid in sorted(groups, key=natural_key):
+        idx = groups[aid]
         stations = st.loc[idx].dropna()
         rows.append({"id": aid, "name": f"{aid}",
                      "station_id": stations.mode().iloc[0] if len(stations) else None,

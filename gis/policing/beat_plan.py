@@ -175,11 +175,12 @@ def plan_beats(layers: Mapping[str, pd.DataFrame], *, policy: Mapping[str, Any] 
         polygons = loaded
     else:
         balance = balance_by or settings["responsibility_areas"]["balance_by"]
-        summary = beat_summary(layers, beats=beats, beat_of=beat_of)
-        hours = None
         inc = layers.get("incidents")
-        if balance == "workload_hours" and inc is not None and len(inc):
-            ib = incident_beats(inc, beats)
+        ib = incident_beats(inc, beats, snap_m=settings["beats"]["incident_snap_m"]) \
+            if inc is not None and len(inc) else None
+        summary = beat_summary(layers, beats=beats, beat_of=beat_of, incident_beat=ib)
+        hours = None
+        if balance == "workload_hours" and inc is not None and ib is not None:
             hours = workload_requirement(inc, ib, policy=policy,
                                          beat_ids=beats["id"].tolist())["committed_hours_week"]
         elif balance == "workload_hours":

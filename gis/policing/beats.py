@@ -46,7 +46,8 @@ import shapely
 from beatgrid.gis.config import section_or_default
 from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
-from beatgrid.gis.policing.location import adjacency, clean_id, incident_beats, locate_points
+from beatgrid.gis.policing.location import (adjacency, clean_id, incident_beats, locate_points,
+                                            natural_sort_key)
 from beatgrid.gis.schema import empty_layer
 
 #: Columns of :func:`beat_summary`, in order (geometry last).
@@ -172,7 +173,8 @@ def resolve_beats(layers: Mapping[str, pd.DataFrame]) -> tuple[gpd.GeoDataFrame,
 
     Uses, in order: the ``beats`` layer (communities take their ``beat_id``, or the
     beat holding their interior point); communities dissolved by ``beat_id``; one
-    beat per community (:func:`derive_beats`).
+    beat per community (:func:`derive_beats`). The beats are listed in the natural
+    order of their ids (``2`` before ``10``).
 
     Returns
     -------
@@ -195,8 +197,9 @@ def resolve_beats(layers: Mapping[str, pd.DataFrame]) -> tuple[gpd.GeoDataFrame,
     if comms is None:
         comms = empty_layer("communities")
     if beats is not None and len(beats):
-        beats = beats.reset_index(drop=True).copy()
+        beats = beats.copy()
         beats["id"] = beats["id"].astype(str)
+        beats = _natural(beats)
         beat_of = pd.Series(dtype=object)
         if len(comms):
             col = comms["beat_id"].map(clean_id) if "beat_id" in comms.columns \
@@ -228,14 +231,19 @@ def resolve_beats(layers: Mapping[str, pd.DataFrame]) -> tuple[gpd.GeoDataFrame,
             beats_list.append({"id": bid, "name": "/".join(part["name"].fillna("").astype(str)),
                                "station_id": st.iloc[0] if len(st) else None,
                                "responsibility_area_id": None, "geometry": geom})
-        beats = gpd.GeoDataFrame(beats_list, geometry="geometry", crs=comms.crs)
+        beats = _natural(gpd.GeoDataFrame(beats_list, geometry="geometry", crs=comms.crs))
         return beats, pd.Series(c["beat_id"].to_numpy(), index=c["id"].astype(str).to_numpy()), \
             "communities.beat_id"
     if not len(comms):
         raise InputError("the project has neither beats nor communities",
                          fix="import the communities layer (or the beats layer) first")
     beats, beat_of = derive_beats(comms, rural_merge=False, rural_max_households=0)
-    return beats, beat_of, "derived"
+    return _natural(beats), beat_of, "derived"
+
+
+def _natural(beats: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The beats in the natural order of their ids, index 0..n-1."""
+    return beats.sort_values("id", key=natural_sort_key, kind="stable").reset_index(drop=True)
 
 
 def follow_derived_beats(layers: Mapping[str, pd.DataFrame], beats: gpd.GeoDataFrame,
@@ -407,7 +415,8 @@ def beat_summary(layers: Mapping[str, pd.DataFrame], *, beats: gpd.GeoDataFrame 
         r = pd.DataFrame({"beat_id": rb.to_numpy(), "room_id": r["id"].astype(str).to_numpy(),
                           "room_type": pd.to_numeric(r.get("room_type", 2)).to_numpy(),
                           "office_condition": r.get("office_condition", "independent")})
-        r = r.dropna(subset=["beat_id"]).sort_values(["beat_id", "room_type", "room_id"])
+        r = r.dropna(subset=["beat_id"]).sort_values(["beat_id", "room_type", "room_id"],
+                                                     key=natural_sort_key)
         first = r.groupby("beat_id").first()
         out["room_id"] = ids.map(first["room_id"]).to_numpy()
         out["room_type"] = ids.map(first["room_type"]).astype("Int64").to_numpy()

@@ -16,6 +16,9 @@
   period (环比) or the same period a year before (同比), e.g. preventable cases down
   10.7%;
 * :func:`hotspots_project`: the three on a project (``project.policing.hotspots()``).
+  Incidents outside every beat (or grid) are counted in the notes, never dropped
+  silently; those within ``beats.incident_snap_m`` metres of one are counted in the
+  nearest (:func:`beatgrid.gis.policing.location.place_points`).
 
 Everything is computed in the metric CRS (:func:`beatgrid.gis.crs.to_metric`).
 
@@ -45,7 +48,7 @@ from beatgrid.gis.config import section_or_default
 from beatgrid.gis.crs import to_metric
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.policing.beats import resolve_beats
-from beatgrid.gis.policing.location import incident_beats, locate_points
+from beatgrid.gis.policing.location import place_incidents, place_points
 from beatgrid.gis.policing.trends import CHANGE_COLUMNS, period_change, period_windows
 
 GI_COLUMNS = ["zone_id", "value", "gi_z", "p_norm", "p_sim", "hotspot", "confidence"]
@@ -246,6 +249,9 @@ def gi_star(zones: gpd.GeoDataFrame, values: Any, *, weights: Any = None,
     perms = int(hs["permutations"] if permutations is None else permutations)
     rng_seed = int(hs["seed"] if seed is None else seed)
     alpha = float(hs["significance"] if significance is None else significance)
+    if perms < 0:
+        raise InputError(f"Gi* permutations {perms} must be >= 0",
+                         fix="give 0 (analytical p-values) or e.g. 999 permutations")
     y = np.asarray(values, dtype=float)
     n = len(zones)
     if len(y) != n:
@@ -285,8 +291,12 @@ def gi_star(zones: gpd.GeoDataFrame, values: Any, *, weights: Any = None,
 
 
 def zone_counts(points: gpd.GeoSeries | gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *,
-                measure: str = "count", id_column: str = "id") -> np.ndarray[Any, Any]:
+                measure: str = "count", id_column: str = "id",
+                snap_m: float = 0.0) -> np.ndarray[Any, Any]:
     """Incidents per zone (``"count"``) or per km² of the zone (``"per_km2"``).
+
+    ``snap_m``: a point outside every zone but within this many metres of one counts
+    in the nearest (:func:`beatgrid.gis.policing.location.place_points`).
 
     Examples
     --------
@@ -297,7 +307,13 @@ def zone_counts(points: gpd.GeoSeries | gpd.GeoDataFrame, zones: gpd.GeoDataFram
     >>> zone_counts(pts, z).tolist(), zone_counts(pts, z, measure="per_km2").tolist()
     ([2.0, 1.0], [2.0, 0.5])
     """
-    where = locate_points(points, zones.reset_index(drop=True), id_column=id_column)
+    where = place_points(points, zones.reset_index(drop=True), snap_m=snap_m,
+                         id_column=id_column).ids
+    return _per_zone(where, zones, measure=measure, id_column=id_column)
+
+
+def _per_zone(where: pd.Series, zones: gpd.GeoDataFrame, *, measure: str,
+              id_column: str = "id") -> np.ndarray[Any, Any]:
     ids = zones[id_column].astype(str)
     counts = ids.map(where.value_counts()).fillna(0).to_numpy(dtype=float)
     if measure == "per_km2":
@@ -329,7 +345,12 @@ class HotspotResult:
     permutations, weights, significance
         The Gi* permutations, spatial weights and p-value cut used.
     notes
-        What the analysis assumed or skipped.
+        What the analysis assumed or skipped, with the incidents outside every beat
+        (or grid) and those snapped to the nearest.
+    incidents_snapped, incidents_outside
+        Incidents just outside every beat counted in the nearest (within
+        ``beats.incident_snap_m``), and incidents left outside every beat (not counted
+        per beat; the density includes them).
     """
 
     density: gpd.GeoDataFrame
@@ -340,6 +361,8 @@ class HotspotResult:
     weights: str
     significance: float
     notes: tuple[str, ...] = ()
+    incidents_snapped: int = 0
+    incidents_outside: int = 0
 
     @property
     def hot(self) -> int:
@@ -355,8 +378,8 @@ class HotspotResult:
 def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
                      settings: Mapping[str, Any] | None = None,
                      permutations: int | None = None, preventable_only: bool = False,
-                     period_days: int | None = None,
-                     compare: str | None = None) -> HotspotResult:
+                     period_days: int | None = None, compare: str | None = None,
+                     snap_m: float | None = None) -> HotspotResult:
     """Kernel density, Gi* (on basic grids, or beats) and change per beat of a project.
 
     The computation behind ``project.policing.hotspots()``, on layers in memory.
@@ -376,6 +399,9 @@ def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
         Analyse preventable cases only.
     period_days, compare
         Override ``hotspots.period_days`` and ``hotspots.compare``.
+    snap_m
+        Override ``beats.incident_snap_m``: incidents outside every beat (grid) but
+        within this many metres of one count in the nearest.
 
     Returns
     -------
@@ -397,8 +423,16 @@ def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
     >>> res.change["beat_id"].iloc[-1]
     '(all)'
     """
-    hs = section_or_default(settings, "policing")["hotspots"]
+    pol = section_or_default(settings, "policing")
+    hs = pol["hotspots"]
+    snap = float(pol["beats"]["incident_snap_m"] if snap_m is None else snap_m)
     notes: list[str] = []
+    if period_days is not None and period_days < 0:
+        raise InputError(f"period_days {period_days!r} must be >= 0",
+                         fix="give the days of each compared period, or 0 for half the span")
+    if snap < 0 or not np.isfinite(snap):
+        raise InputError(f"snap_m {snap!r} must be a distance >= 0 in metres",
+                         fix="give e.g. 5 (metres), or 0 not to snap")
     inc = layers.get("incidents")
     if inc is None or len(inc) == 0:
         raise InputError("the project has no incidents", fix="import the incidents layer first")
@@ -420,7 +454,14 @@ def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
         raise InputError(f"Gi* needs at least 3 {zones}", fix="use --zones beats or plan grids")
     zgdf = tested.reset_index(drop=True)
     perms = int(hs["permutations"] if permutations is None else permutations)
-    values = zone_counts(inc.geometry, zgdf, measure=hs["measure"])
+    in_beats = place_incidents(inc, beats, snap_m=snap)
+    in_zones = in_beats if zones == "beats" else place_points(inc.geometry, zgdf, snap_m=snap)
+    notes += in_beats.notes(uncounted="not counted per beat (Gi*, change; the density map "
+                            "includes them)" if zones == "beats"
+                            else "not counted in the change per beat")
+    if zones == "grids":
+        notes += in_zones.notes(where="grid", uncounted="not counted in Gi*")
+    values = _per_zone(in_zones.ids, zgdf, measure=hs["measure"])
     gi = gi_star(zgdf, values, permutations=perms, settings=settings)
     zout = gpd.GeoDataFrame(gi, geometry=zgdf.geometry.to_numpy(), crs=zgdf.crs)
     density = kernel_density(inc, settings=settings)
@@ -428,15 +469,16 @@ def hotspots_project(layers: Mapping[str, pd.DataFrame], *, zones: str = "auto",
         notes.append(f"density raster coarsened to {density.attrs['cell_m']:.0f} m cells "
                      "(hotspots.kde_max_cells)")
     change = None
-    ib = incident_beats(inc, beats)
     try:
-        change = period_change(inc, ib, beat_ids=beats["id"].astype(str).tolist(),
+        change = period_change(inc, in_beats.ids, beat_ids=beats["id"].astype(str).tolist(),
                                period_days=period_days, compare=compare, settings=settings)
     except InputError as exc:
         notes.append(f"no period comparison: {exc.message}")
     return HotspotResult(density=density, zones=zout, zone_kind=zones, change=change,
                          permutations=perms, weights=str(hs["weights"]),
-                         significance=float(hs["significance"]), notes=tuple(notes))
+                         significance=float(hs["significance"]), notes=tuple(notes),
+                         incidents_snapped=in_beats.snapped,
+                         incidents_outside=in_beats.outside)
 
 
 __all__ = ["GI_COLUMNS", "kernel_density", "spatial_weights", "gi_star", "zone_counts",

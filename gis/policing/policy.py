@@ -48,6 +48,7 @@ import numpy as np
 
 from beatgrid.gis.config import (default_config, default_path, merge_checked, read_toml,
                                  register_validator, thaw)
+from beatgrid.gis.config_checks import check_depth, shown
 from beatgrid.gis.errors import PolicyError
 from beatgrid.gis.policing.settings import METHOD_TABLES, load_policing_settings
 from beatgrid.gis.policing.value_checks import Check, check_values
@@ -241,7 +242,7 @@ def policy_sections(override: str | Path | Mapping[str, Any] | None, *,
     policy_keys = list(default_config().policy)
     for name, value in data.items():
         if name not in policy_keys and name not in METHOD_TABLES:
-            raise PolicyError(f"{where}: unknown key {name!r} (value {value!r})",
+            raise PolicyError(f"{where}: unknown key {shown(name)} (value {shown(value)})",
                               fix="use one of: " + ", ".join([*policy_keys, *METHOD_TABLES]))
     parts = {"policy": {k: v for k, v in data.items() if k not in METHOD_TABLES},
              "policing": {k: v for k, v in data.items() if k in METHOD_TABLES}}
@@ -253,8 +254,14 @@ def policy_sections(override: str | Path | Mapping[str, Any] | None, *,
 def _read(override: str | Path | Mapping[str, Any],
           source: str | None) -> tuple[dict[str, Any], str]:
     if isinstance(override, Mapping):
-        return dict(override), source or MAPPING_SOURCE
-    return read_toml(override), source or str(override)
+        data, where = dict(override), source or MAPPING_SOURCE
+    elif isinstance(override, (str, Path)):
+        data, where = read_toml(override), source or str(override)
+    else:
+        raise PolicyError(f"{source or MAPPING_SOURCE}: {shown(override)} is neither a table "
+                          "nor a file", fix="give a TOML file path or a mapping")
+    check_depth(data, source=where)
+    return data, where
 
 
 @overload

@@ -26,7 +26,7 @@ import geopandas as gpd
 import pandas as pd
 
 from beatgrid.gis.config import section_or_default
-from beatgrid.gis.policing.location import clean_id, locate_points
+from beatgrid.gis.policing.location import clean_id, locate_points, natural_sort_key
 
 #: Columns of :func:`room_review` (the ``beatgrid staffing --rooms-out`` CSV), in order.
 ROOM_COLUMNS = ["room_id", "beat_id", "room_type", "setting", "office_condition",
@@ -72,6 +72,11 @@ def room_review(gaps: pd.DataFrame, rooms: pd.DataFrame | None, *,
     * ``no_beat``: the room serves no known beat; and a row with ``room_id`` empty
       and flag ``no_room`` for each beat without a room.
 
+    A project without any police room has nothing to review: the result is empty
+    (the missing layer is not a missing room in every beat). A beat whose officers
+    are not known (not on the staff roster) gives ``officers_actual`` empty and no
+    ``type<N>_understaffed`` flag.
+
     Parameters
     ----------
     gaps
@@ -85,7 +90,8 @@ def room_review(gaps: pd.DataFrame, rooms: pd.DataFrame | None, *,
     Returns
     -------
     DataFrame
-        Columns :data:`ROOM_COLUMNS`.
+        Columns :data:`ROOM_COLUMNS`: the rooms in the natural order of their ids
+        (``PR2`` before ``PR10``), then the beats without a room.
 
     Examples
     --------
@@ -103,38 +109,48 @@ def room_review(gaps: pd.DataFrame, rooms: pd.DataFrame | None, *,
     by_beat = gaps.set_index(gaps["beat_id"].astype(str))
     rows: list[dict[str, Any]] = []
     served = set()
-    if rooms is not None and len(rooms):
-        for _, r in rooms.iterrows():
-            bid = clean_id(r.get("beat_id"))
-            rtype = int(r.get("room_type", 2)) if pd.notna(r.get("room_type", 2)) else 2
-            cond = r.get("office_condition", "independent") or "independent"
-            flags = []
-            actual = required = None
-            minimum = off["type1_room_min"] if rtype == 1 else off["type2_room_min"]
-            if bid is None or bid not in by_beat.index:
-                flags.append("no_beat")
-            else:
-                served.add(bid)
-                actual = int(by_beat.at[bid, "officers_actual"])
-                required = int(by_beat.at[bid, "officers_required"])
-                if actual < minimum:
-                    flags.append(f"type{rtype}_understaffed")
-                if rtype == 2 and required >= off["type1_room_min"] > off["type2_room_min"]:
-                    flags.append("should_be_type1")
-            if cond in flag_conditions:
-                flags.append(str(cond))
-            rows.append({"room_id": str(r["id"]), "beat_id": bid, "room_type": rtype,
-                         "setting": r.get("setting", None), "office_condition": cond,
-                         "officers_actual": actual, "officers_required": required,
-                         "type_minimum": minimum, "flagged": bool(flags),
-                         "flags": ";".join(flags)})
+    if rooms is None or not len(rooms):
+        return _frame(rows)
+    for _, r in rooms.sort_values("id", key=natural_sort_key, kind="stable").iterrows():
+        bid = clean_id(r.get("beat_id"))
+        rtype = int(r.get("room_type", 2)) if pd.notna(r.get("room_type", 2)) else 2
+        cond = r.get("office_condition", "independent") or "independent"
+        flags = []
+        actual = required = None
+        minimum = off["type1_room_min"] if rtype == 1 else off["type2_room_min"]
+        if bid is None or bid not in by_beat.index:
+            flags.append("no_beat")
+        else:
+            served.add(bid)
+            actual = _count(by_beat.at[bid, "officers_actual"])
+            required = _count(by_beat.at[bid, "officers_required"])
+            if actual is not None and actual < minimum:
+                flags.append(f"type{rtype}_understaffed")
+            if rtype == 2 and required is not None \
+                    and required >= off["type1_room_min"] > off["type2_room_min"]:
+                flags.append("should_be_type1")
+        if cond in flag_conditions:
+            flags.append(str(cond))
+        rows.append({"room_id": str(r["id"]), "beat_id": bid, "room_type": rtype,
+                     "setting": r.get("setting", None), "office_condition": cond,
+                     "officers_actual": actual, "officers_required": required,
+                     "type_minimum": minimum, "flagged": bool(flags),
+                     "flags": ";".join(flags)})
     for bid in by_beat.index:
         if bid not in served:
             rows.append({"room_id": None, "beat_id": bid, "room_type": None, "setting": None,
                          "office_condition": None,
-                         "officers_actual": int(by_beat.at[bid, "officers_actual"]),
-                         "officers_required": int(by_beat.at[bid, "officers_required"]),
+                         "officers_actual": _count(by_beat.at[bid, "officers_actual"]),
+                         "officers_required": _count(by_beat.at[bid, "officers_required"]),
                          "type_minimum": None, "flagged": True, "flags": "no_room"})
+    return _frame(rows)
+
+
+def _count(value: Any) -> int | None:
+    return None if pd.isna(value) else int(value)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=ROOM_COLUMNS).astype(
         {"room_id": object, "beat_id": object, "office_condition": object, "setting": object})
     for col in ("room_id", "beat_id", "office_condition", "setting"):

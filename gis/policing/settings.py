@@ -40,6 +40,7 @@ METHOD_TABLES = ("beats", "responsibility_areas", "alignment", "hotspots")
 SETTINGS_CHECKS: dict[str, Check] = {
     "beats.rural_merge": ("bool", None),
     "beats.rural_max_households": ("ge", 0),
+    "beats.incident_snap_m": ("ge", 0),
     "responsibility_areas.beats_per_area": ("gt", 0),
     "responsibility_areas.within_station": ("bool", None),
     "responsibility_areas.balance_by": (

@@ -37,6 +37,12 @@ is ``sum_role weight_role x gap_role / required_role`` (``[severity]`` weights);
 a beat with no failed rule is ``ok``, otherwise ``low`` and from the ``medium``,
 ``high`` and ``critical`` bounds upwards. ``severity_rank`` 1 is the worst beat.
 
+**Missing data is never a shortfall** (:mod:`beatgrid.gis.policing.rules`): without a
+staff roster (or for a beat absent from it) the actual counts and gaps are empty,
+not 0; without population figures, households, incidents or police rooms the rules
+computed from them are not judged. A beat with no failed rule but a rule not judged
+is ``not judged`` (ranked after the judged beats), and the notes name what is missing.
+
 Examples
 --------
 >>> import pandas as pd
@@ -51,7 +57,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,27 +68,14 @@ import pandas as pd
 from beatgrid.gis.config import section_or_default
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.policing.beats import beat_summary, resolve_beats
-from beatgrid.gis.policing.location import incident_beats
+from beatgrid.gis.policing.location import natural_key, place_incidents
 from beatgrid.gis.policing.policy import round_count
+from beatgrid.gis.policing.rollups import rollup
 from beatgrid.gis.policing.rooms import ROOM_COLUMNS, room_review, rooms_in_beats
+from beatgrid.gis.policing.rules import (NOT_JUDGED, ROLE_ACTUAL, ROLES, RULES, SEVERITY_LEVELS,
+                                         SHORTFALL_LEVELS, failure_reasons, missing_inputs,
+                                         missing_notes, open_reasons, requirement_states)
 from beatgrid.gis.policing.workload import workload_requirement
-
-ROLES = ("officers", "auxiliaries", "floating_managers", "grid_workers")
-#: Staff table column of each role.
-ROLE_ACTUAL = {"officers": "community_officers", "auxiliaries": "auxiliaries",
-               "floating_managers": "floating_managers", "grid_workers": "grid_workers"}
-#: Rules in report order, with the role each constrains.
-RULES = {
-    "officers_per_beat": "officers",
-    "officers_population": "officers",
-    "officers_inverted": "officers",
-    "officers_room_type": "officers",
-    "officers_workload": "officers",
-    "auxiliaries_ratio": "auxiliaries",
-    "floating_managers_ratio": "floating_managers",
-    "grid_workers_per_grid": "grid_workers",
-}
-SEVERITY_LEVELS = ("ok", "low", "medium", "high", "critical")
 
 #: Columns of :func:`assess` (the ``beatgrid staffing --out`` CSV), in order.
 GAP_COLUMNS = [
@@ -191,25 +184,35 @@ def rule_requirements(summary: pd.DataFrame, *, policy: Mapping[str, Any] | None
 
 
 def assess(summary: pd.DataFrame, *, policy: Mapping[str, Any] | None = None,
-           workload: pd.DataFrame | pd.Series | None = None) -> pd.DataFrame:
+           workload: pd.DataFrame | pd.Series | None = None,
+           missing: Collection[str] = ()) -> pd.DataFrame:
     """Staffing gaps of every beat: required versus actual per role, failed rules, severity.
 
     Parameters
     ----------
     summary
         :func:`beatgrid.gis.policing.beats.beat_summary` (or any frame with ``beat_id`` and
-        the columns :func:`rule_requirements` reads).
+        the columns :func:`rule_requirements` reads). A beat whose ``on_roster`` is
+        False has no known staff.
     policy
         Staffing policy; default the shipped one.
     workload
         :func:`beatgrid.gis.policing.workload.workload_requirement` by beat id (optional).
+    missing
+        Inputs the project lacks (:func:`beatgrid.gis.policing.rules.missing_inputs`):
+        the rules computed from them are not judged.
 
     Returns
     -------
     DataFrame
         Columns :data:`GAP_COLUMNS` (absent summary columns are filled), one row per
         beat in the order of ``summary``. ``failed_rules`` joins rule names with
-        ``;`` (empty when none failed); ``reasons`` says it in words.
+        ``;`` (empty when none failed); ``reasons`` says it in words, then what is
+        not judged and why. ``<role>_actual`` and ``<role>_gap`` are empty (NA) for a
+        beat without known staff, ``<role>_required`` when no rule of the role can
+        be computed, ``households`` and the population columns when the project has
+        none; ``severity`` is ``not judged`` for a beat without a failed rule but with
+        a rule not judged.
 
     Examples
     --------
@@ -220,6 +223,12 @@ def assess(summary: pd.DataFrame, *, policy: Mapping[str, Any] | None = None,
     >>> r = assess(b).iloc[0]
     >>> int(r.floating_managers_required), int(r.grid_workers_required), r.failed_rules
     (3, 2, 'floating_managers_ratio;grid_workers_per_grid')
+
+    Without a staff roster nothing is a shortfall:
+
+    >>> r = assess(b.assign(on_roster=False), missing=("staff",)).iloc[0]
+    >>> r.severity, int(r.officers_required), r.officers_actual is pd.NA, r.failed_rules
+    ('not judged', 2, True, '')
     """
     policy = section_or_default(policy, "policy")
     if "beat_id" not in summary.columns:
@@ -227,6 +236,8 @@ def assess(summary: pd.DataFrame, *, policy: Mapping[str, Any] | None = None,
                          fix="pass beatgrid.gis.policing.beats.beat_summary(...)")
     s = summary.reset_index(drop=True)
     req = rule_requirements(s, policy=policy, workload=workload)
+    exact, bound = requirement_states(s, policy=policy, missing=missing)
+    known = _staff_known(s, missing)
     out = pd.DataFrame(index=s.index)
     for col in GAP_COLUMNS[:17]:
         out[col] = s[col] if col in s.columns else None
@@ -238,163 +249,84 @@ def assess(summary: pd.DataFrame, *, policy: Mapping[str, Any] | None = None,
     reg = out["population_registered"].astype(float)
     out["floating_ratio"] = np.where(reg > 0, out["population_floating"] / reg.where(reg > 0, 1),
                                      np.nan)
+    population = out["population_actual"].to_numpy(dtype=np.int64)
+    # figures the project does not have are empty, not 0
+    unknown = (["households"] if "households" in missing else []) \
+        + (["population_registered", "population_floating", "population_actual"]
+           if "population" in missing else [])
+    for col in unknown:
+        out[col] = pd.array([pd.NA] * len(out), dtype="Int64")
     out["grids"] = req["grids_counted"]
     out["grids_estimated"] = req["grids_estimated"]
     out["workload_hours_week"] = req["workload_hours_week"]
     out["officers_workload"] = req["workload_officers"]
     failed = {rule: np.zeros(len(s), dtype=bool) for rule in RULES}
+    unjudged = {rule: np.zeros(len(s), dtype=bool) for rule in RULES}
     score = np.zeros(len(s))
     for role in ROLES:
         rules = [r for r, ro in RULES.items() if ro == role]
-        required = req[rules].max(axis=1).astype(np.int64)
-        actual = _col(s, ROLE_ACTUAL[role]).astype(np.int64)
-        gap = np.maximum(required - actual, 0)
-        out[f"{role}_required"] = required
-        out[f"{role}_actual"] = actual
-        out[f"{role}_gap"] = gap
+        required = req[rules].where(bound[rules]).max(axis=1)
+        actual = np.trunc(_col(s, ROLE_ACTUAL[role])).where(known)    # whole staff
+        gap = (required - actual).clip(lower=0)
+        out[f"{role}_required"] = _counts(required)
+        out[f"{role}_actual"] = _counts(actual)
+        out[f"{role}_gap"] = _counts(gap)
         for rule in rules:
-            failed[rule] = (actual < req[rule]).to_numpy()
+            fail = known & bound[rule] & (actual < req[rule])
+            met = exact[rule] & ((req[rule] <= 0) | (known & (actual >= req[rule])))
+            failed[rule] = fail.to_numpy()
+            unjudged[rule] = (~fail & ~met).to_numpy()
         weight = policy["severity"][f"{role}_weight"]
-        score += weight * np.where(required > 0, gap / required.where(required > 0, 1), 0.0)
+        score += weight * np.where(required > 0, (gap / required.where(required > 0, 1))
+                                   .fillna(0.0), 0.0)
     names = np.array(list(RULES))
     matrix = np.column_stack([failed[r] for r in RULES])
+    open_ = np.column_stack([unjudged[r] for r in RULES])
     out["failed_rules"] = [";".join(names[row]) for row in matrix]
     out["rules_failed"] = matrix.sum(axis=1)
     out["severity_score"] = np.round(score, 6)
-    out["severity"] = _severity_levels(score, np.asarray(matrix.any(axis=1)), policy["severity"])
-    order = np.lexsort((-out["population_actual"].to_numpy(), -out["rules_failed"].to_numpy(),
-                        -score))
+    any_failed = np.asarray(matrix.any(axis=1))
+    any_open = np.asarray(open_.any(axis=1))
+    out["severity"] = _severity_levels(score, any_failed, any_open, policy["severity"])
+    # shortfalls first (worst score, most rules, largest population), then the beats
+    # judged ok, then those not judged
+    judged_class = np.where(any_failed, 0, np.where(any_open, 2, 1))
+    order = np.lexsort((-population, -out["rules_failed"].to_numpy(), -score, judged_class))
     rank = np.empty(len(s), dtype=np.int64)
     rank[order] = np.arange(1, len(s) + 1)
     out["severity_rank"] = rank
-    out["reasons"] = _reasons(out, req, matrix, policy)
+    unsure = open_reasons(open_, known.to_numpy(), exact[list(RULES)].to_numpy(),
+                          policy=policy, missing=missing)
+    out["reasons"] = [
+        "; ".join(filter(None, (text, extra)))
+        for text, extra in zip(failure_reasons(out, req, matrix, ~exact, policy=policy),
+                               unsure)]
     return out[GAP_COLUMNS]
 
 
+def _staff_known(s: pd.DataFrame, missing: Collection[str]) -> pd.Series:
+    """Whether the staff of each beat is known (a roster, and the beat on it)."""
+    if "staff" in missing:
+        return pd.Series(False, index=s.index)
+    if "on_roster" in s.columns:
+        return s["on_roster"].astype(object).where(s["on_roster"].notna(), True).astype(bool)
+    return pd.Series(True, index=s.index)
+
+
+def _counts(values: pd.Series) -> pd.Series:
+    """Whole counts: int64, or nullable Int64 when some are unknown (NA, never a guess)."""
+    if values.isna().any():
+        return values.round().astype("Int64")
+    return values.astype(np.int64)
+
+
 def _severity_levels(score: np.ndarray[Any, Any], any_failed: np.ndarray[Any, Any],
+                     any_open: np.ndarray[Any, Any],
                      sev: Mapping[str, Any]) -> np.ndarray[Any, Any]:
     level = np.where(score >= sev["critical"], "critical",
                      np.where(score >= sev["high"], "high",
                               np.where(score >= sev["medium"], "medium", "low")))
-    return np.where(any_failed, level, "ok").astype(object)
-
-
-def _reasons(out: pd.DataFrame, req: pd.DataFrame, matrix: np.ndarray[Any, Any],
-             policy: Mapping[str, Any]) -> list[str]:
-    off = policy["officers"]
-    texts = []
-    names = list(RULES)
-    needs = req[names].to_numpy()
-    for i, row in enumerate(out.itertuples(index=False)):
-        parts = []
-        if not matrix[i].any():
-            texts.append("")
-            continue
-        for j, rule in enumerate(names):
-            if not matrix[i, j]:
-                continue
-            need = int(needs[i, j])
-            if rule == "officers_per_beat":
-                parts.append(f"every beat needs {need} officer(s), has {row.officers_actual}")
-            elif rule == "officers_population":
-                parts.append(f"population {row.population_actual:,} > "
-                             f"{off['two_officer_population']:,} needs {need} officers, has "
-                             f"{row.officers_actual}")
-            elif rule == "officers_inverted":
-                parts.append(f"floating {row.population_floating:,} > registered "
-                             f"{row.population_registered:,} needs {need} officers, has "
-                             f"{row.officers_actual}")
-            elif rule == "officers_room_type":
-                parts.append(f"type-{int(row.room_type)} room needs {need} officers, has "
-                             f"{row.officers_actual}")
-            elif rule == "officers_workload":
-                parts.append(f"workload {row.workload_hours_week:.1f} h/week needs {need} "
-                             f"officers, has {row.officers_actual}")
-            elif rule == "auxiliaries_ratio":
-                parts.append(f"needs {need} auxiliaries, has {row.auxiliaries_actual}")
-            elif rule == "floating_managers_ratio":
-                parts.append(f"{row.population_floating:,} floating residents need {need} "
-                             f"managers, has {row.floating_managers_actual}")
-            elif rule == "grid_workers_per_grid":
-                est = " (estimated)" if row.grids_estimated else ""
-                parts.append(f"{row.grids} grids{est} need {need} grid workers, has "
-                             f"{row.grid_workers_actual}")
-        texts.append("; ".join(parts))
-    return texts
-
-
-# --------------------------------------------------------------------------------------
-# Roll-ups per responsibility area and station
-# --------------------------------------------------------------------------------------
-
-def rollup(gaps: pd.DataFrame, *, by: str = "station_id",
-           stations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Gaps summed per responsibility area or station.
-
-    Parameters
-    ----------
-    gaps
-        :func:`assess`.
-    by
-        ``"station_id"`` or ``"responsibility_area_id"``.
-    stations
-        The ``stations`` layer: adds ``officers_total`` and the community officers'
-        share of the station's officers (Jiangbei: 26.8% of station officers).
-
-    Returns
-    -------
-    DataFrame
-        One row per group: ``beats``, ``understaffed_beats``, population and
-        incident totals, ``<role>_required/actual/gap`` sums, ``worst_severity``,
-        ``severity_score`` (mean over beats) and ``rules_failed`` (count of each
-        failed rule, e.g. ``officers_population:3``).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> b = pd.DataFrame({"beat_id": ["a", "b"], "station_id": ["s", "s"],
-    ...     "population_registered": [100, 100], "population_floating": [50, 300],
-    ...     "community_officers": [1, 1], "auxiliaries": [2, 3], "floating_managers": [1, 1]})
-    >>> r = rollup(assess(b)).iloc[0]
-    >>> [int(r[c]) for c in ("beats", "understaffed_beats", "officers_required", "officers_gap")]
-    [2, 1, 3, 1]
-    >>> r.worst_severity
-    'high'
-    """
-    if by not in ("station_id", "responsibility_area_id"):
-        raise InputError(f"cannot roll up by {by!r}",
-                         fix="use 'station_id' or 'responsibility_area_id'")
-    g = gaps.copy()
-    g[by] = g[by].where(g[by].notna(), "(none)").astype(str)
-    sums = ["households", "population_registered", "population_floating", "population_actual",
-            "grids", "incidents", "incidents_preventable"]
-    for role in ROLES:
-        sums += [f"{role}_required", f"{role}_actual", f"{role}_gap"]
-    grouped = g.groupby(by, sort=True)
-    out = grouped[sums].sum()
-    out.insert(0, "beats", grouped.size())
-    out.insert(1, "understaffed_beats", grouped["severity"].agg(lambda s: int((s != "ok").sum())))
-    rank = {lv: i for i, lv in enumerate(SEVERITY_LEVELS)}
-    out["worst_severity"] = grouped["severity"].agg(lambda s: max(s, key=rank.__getitem__))
-    out["severity_score"] = grouped["severity_score"].mean().round(4)
-    out["rules_failed"] = grouped["failed_rules"].agg(_count_rules)
-    out = out.reset_index()
-    if by == "station_id" and stations is not None and len(stations) \
-            and "officers_total" in stations.columns:
-        tot = pd.Series(pd.to_numeric(stations["officers_total"], errors="coerce").to_numpy(),
-                        index=stations["id"].astype(str))
-        out["officers_total"] = out["station_id"].map(tot)
-        out["community_officer_share"] = (out["officers_actual"] / out["officers_total"]) \
-            .where(out["officers_total"] > 0).round(4)
-    return out
-
-
-def _count_rules(values: pd.Series) -> str:
-    counts: dict[str, int] = {}
-    for v in values:
-        for rule in filter(None, str(v).split(";")):
-            counts[rule] = counts.get(rule, 0) + 1
-    return ";".join(f"{r}:{counts[r]}" for r in RULES if r in counts)
+    return np.where(any_failed, level, np.where(any_open, NOT_JUDGED, "ok")).astype(object)
 
 
 # --------------------------------------------------------------------------------------
@@ -414,15 +346,23 @@ class StaffingResult:
     workload
         :func:`beatgrid.gis.policing.workload.workload_requirement` by beat.
     areas, stations
-        :func:`rollup` per responsibility area and per station.
+        :func:`~beatgrid.gis.policing.rollups.rollup` per responsibility area and per
+        station.
     rooms
-        :func:`beatgrid.gis.policing.rooms.room_review`.
+        :func:`beatgrid.gis.policing.rooms.room_review` (empty without police rooms).
     policy
         The policy used.
     notes
-        What the assessment assumed (derived beats, estimated grids...).
+        What the assessment assumed (derived beats, estimated grids...) and what it
+        could not judge for missing data.
     police_rooms
         The ``police_rooms`` layer assessed (points, for maps), when there is one.
+    missing
+        The inputs the project lacks
+        (:func:`beatgrid.gis.policing.rules.missing_inputs`).
+    incidents_snapped, incidents_outside
+        Incidents counted in the nearest beat although just outside every beat
+        (within ``beats.incident_snap_m``), and incidents left outside (not counted).
     """
 
     gaps: pd.DataFrame
@@ -434,17 +374,28 @@ class StaffingResult:
     policy: Mapping[str, Any]
     notes: tuple[str, ...] = ()
     police_rooms: pd.DataFrame | None = None
+    missing: tuple[str, ...] = ()
+    incidents_snapped: int = 0
+    incidents_outside: int = 0
 
     @property
     def understaffed(self) -> pd.DataFrame:
         """Beats with a failed rule, worst first."""
-        g = self.gaps[self.gaps["severity"] != "ok"]
+        g = self.gaps[self.gaps["severity"].isin(SHORTFALL_LEVELS)]
+        return g.sort_values("severity_rank")
+
+    @property
+    def not_judged(self) -> pd.DataFrame:
+        """Beats without a failed rule where some rule cannot be judged (missing data)."""
+        g = self.gaps[self.gaps["severity"] == NOT_JUDGED]
         return g.sort_values("severity_rank")
 
 
 def assess_project(layers: Mapping[str, pd.DataFrame], *,
                    policy: Mapping[str, Any] | None = None,
-                   period_days: float | None = None) -> StaffingResult:
+                   settings: Mapping[str, Any] | None = None,
+                   period_days: float | None = None,
+                   snap_m: float | None = None) -> StaffingResult:
     """Assess every beat of a project (beats, summaries, workload, gaps, roll-ups, rooms).
 
     The computation behind ``project.policing.assess()``
@@ -455,11 +406,16 @@ def assess_project(layers: Mapping[str, pd.DataFrame], *,
     layers
         Project layers by name (``project.read(...)``); ``stations``, ``beats``,
         ``communities``, ``police_rooms``, ``buildings``, ``grids``, ``incidents`` and
-        ``staff`` are used when present.
+        ``staff`` are used when present. What is missing is not judged (notes).
     policy
         The staffing policy (the ``policy`` section; default the shipped one).
+    settings
+        The ``policing`` settings (``beats.incident_snap_m``); default the shipped ones.
     period_days
         Days the incidents cover (default ``workload.period_days`` / inferred).
+    snap_m
+        Override ``beats.incident_snap_m``: incidents outside every beat but within
+        this many metres of one are counted in the nearest.
 
     Returns
     -------
@@ -473,11 +429,24 @@ def assess_project(layers: Mapping[str, pd.DataFrame], *,
     >>> bld = gpd.GeoDataFrame({"id": ["b1"], "households": [3600], "community_id": ["c1"],
     ...     "population_registered": [6000], "population_floating": [5000]},
     ...     geometry=[shapely.box(121.501, 29.801, 121.502, 29.802)], crs=4490)
-    >>> res = assess_project({"communities": comms, "buildings": bld})
+    >>> staff = pd.DataFrame({"beat_id": ["c1"], "community_officers": [0]})
+    >>> res = assess_project({"communities": comms, "buildings": bld, "staff": staff})
     >>> int(res.gaps.loc[0, "officers_required"]), res.gaps.loc[0, "severity"]
     (2, 'critical')
+
+    Without the roster the requirement is computed but nothing is ranked:
+
+    >>> res = assess_project({"communities": comms, "buildings": bld})
+    >>> int(res.gaps.loc[0, "officers_required"]), res.gaps.loc[0, "severity"], res.missing
+    (2, 'not judged', ('staff', 'incidents', 'police_rooms'))
     """
     policy = section_or_default(policy, "policy")
+    snap = float(section_or_default(settings, "policing")["beats"]["incident_snap_m"]
+                 if snap_m is None else snap_m)
+    if snap < 0 or not np.isfinite(snap):
+        raise InputError(f"snap_m {snap!r} must be a distance >= 0 in metres",
+                         fix="give e.g. 5 (metres), or 0 not to snap")
+    missing = missing_inputs(layers)
     notes: list[str] = []
     beats, beat_of, source = resolve_beats(layers)
     if source == "derived":
@@ -485,24 +454,25 @@ def assess_project(layers: Mapping[str, pd.DataFrame], *,
     elif source == "communities.beat_id":
         notes.append("no beats layer: beats dissolved from communities.beat_id")
     incidents = layers.get("incidents")
-    inc_beat = incident_beats(incidents, beats) if incidents is not None \
-        and len(incidents) else pd.Series(dtype=object)
+    placement = place_incidents(incidents, beats, snap_m=snap)
+    inc_beat = placement.ids
     summary = beat_summary(layers, beats=beats, beat_of=beat_of, incident_beat=inc_beat)
     ids = summary["beat_id"].astype(str).tolist()
     if incidents is not None and len(incidents):
         workload = workload_requirement(incidents, inc_beat, policy=policy,
                                         period_days=period_days, beat_ids=ids)
-        outside = int(inc_beat.isna().sum())
-        if outside:
-            notes.append(f"{outside} incident(s) lie outside every beat and were not counted")
+        notes += placement.notes()
     else:
         workload = workload_requirement(pd.DataFrame({"category": [], "occurred_at": []}),
                                         [], policy=policy, period_days=7, beat_ids=ids)
-        notes.append("no incidents: the workload rule requires nothing")
-    gaps = assess(summary, policy=policy, workload=workload)
-    if (~summary["on_roster"]).any():
-        n = int((~summary["on_roster"]).sum())
-        notes.append(f"{n} beat(s) are not on the staff roster: their staff count as 0")
+    gaps = assess(summary, policy=policy, workload=workload, missing=missing)
+    notes += missing_notes(missing, policy=policy, unplanned=int((summary["grids"] <= 0).sum()))
+    off_roster = ~summary["on_roster"].astype(bool)
+    if "staff" not in missing and off_roster.any():
+        absent = sorted(summary.loc[off_roster, "beat_id"].astype(str), key=natural_key)
+        notes.append(f"{len(absent)} beat(s) are not on the staff roster (e.g. "
+                     f"{', '.join(absent[:3])}): their staff are not judged; add them to the "
+                     "staff layer (0 for a role a beat really lacks)")
     if gaps["grids_estimated"].any():
         notes.append(f"{int(gaps['grids_estimated'].sum())} beat(s) have no planned grids: "
                      "grid counts estimated from households")
@@ -513,10 +483,11 @@ def assess_project(layers: Mapping[str, pd.DataFrame], *,
         areas=rollup(gaps, by="responsibility_area_id"),
         stations=rollup(gaps, by="station_id", stations=layers.get("stations")),
         rooms=room_review(gaps, rooms_in_beats(police_rooms, beats), policy=policy),
-        policy=policy, notes=tuple(notes), police_rooms=police_rooms)
+        policy=policy, notes=tuple(notes), police_rooms=police_rooms, missing=missing,
+        incidents_snapped=placement.snapped, incidents_outside=placement.outside)
 
 
-__all__ = ["ROLES", "RULES", "GAP_COLUMNS", "SEVERITY_LEVELS", "rule_requirements", "assess",
-           "rollup", "StaffingResult", "assess_project",
-           # re-exported from beatgrid.gis.policing.rooms, where they live
-           "ROOM_COLUMNS", "room_review"]
+__all__ = ["ROLES", "RULES", "GAP_COLUMNS", "SEVERITY_LEVELS", "SHORTFALL_LEVELS", "NOT_JUDGED",
+           "rule_requirements", "assess", "rollup", "StaffingResult", "assess_project",
+           # re-exported from beatgrid.gis.policing.rooms, rollups and rules, where they live
+           "ROOM_COLUMNS", "room_review", "ROLE_ACTUAL"]

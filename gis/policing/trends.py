@@ -28,6 +28,7 @@ import pandas as pd
 
 from beatgrid.gis.config import section_or_default
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.policing.location import natural_key
 
 #: Columns of :func:`period_change`.
 CHANGE_COLUMNS = ["beat_id", "previous", "current", "change", "pct_change", "trend"]
@@ -61,7 +62,11 @@ def period_windows(times: Any, *, period_days: int = 0, compare: str = "previous
     if compare not in ("previous", "year"):
         raise InputError(f"unknown comparison {compare!r}", fix="use 'previous' or 'year'")
     days = int(period_days)
-    if days <= 0:
+    if days < 0:
+        raise InputError(f"period_days {period_days!r} must be >= 0",
+                         fix="give the days of each compared period, or 0 for half the span "
+                             "of the incidents")
+    if days == 0:
         days = span // 2 if compare == "previous" else min(span - 365, 365)
         if days < 1:
             raise InputError(f"the incidents cover {span} day(s): too short for a "
@@ -89,7 +94,7 @@ def period_change(incidents: pd.DataFrame, beat_of_incident: Any, *,
     beat_of_incident
         Beat id of each incident (aligned with ``incidents``).
     beat_ids
-        Beats to list (default those with incidents).
+        Beats to list (default those with incidents, in the natural order of their ids).
     period_days, compare
         Override ``hotspots.period_days`` and ``hotspots.compare``
         (:func:`period_windows`).
@@ -135,7 +140,8 @@ def period_change(incidents: pd.DataFrame, beat_of_incident: Any, *,
     in_cur = keep & (times >= cur[0]) & (times < cur[1])
     in_prev = keep & (times >= prev[0]) & (times < prev[1])
     ids = pd.Index([str(b) for b in (beat_ids if beat_ids is not None
-                                     else sorted(pd.unique(beats[keep].astype(str))))])
+                                     else sorted(pd.unique(beats[keep].astype(str)),
+                                                 key=natural_key))])
     c = beats[in_cur].astype(str).value_counts()
     p = beats[in_prev].astype(str).value_counts()
     out = pd.DataFrame({"beat_id": ids, "previous": ids.map(p).fillna(0).astype(int),

@@ -9,7 +9,7 @@ The structure of a settings file (known keys, value types) is checked by
 ============== ===================================================================
 kind           the value must be
 ============== ===================================================================
-``ge``, ``gt`` a finite number ``>= argument`` (``> argument``)
+``ge``, ``gt`` a finite number ``>= argument`` (``> argument``), at most 2**53 in size
 ``share``      a number in (0, 1]
 ``in``         one of the words or numbers listed in the argument
 ``bool``       true or false
@@ -17,7 +17,9 @@ kind           the value must be
 ``categories`` a table giving a number ``>= 0`` for every category of the argument
 ============== ===================================================================
 
-Every :class:`~beatgrid.gis.errors.PolicyError` names the key, the value and the fix.
+Every :class:`~beatgrid.gis.errors.PolicyError` names the key, the value (quoted short:
+a 400-digit number as ``<a 400-digit number>``) and the fix; no value, however odd
+(``nan``, ``inf``, a huge integer, a nested table), raises anything else.
 
 Examples
 --------
@@ -34,10 +36,10 @@ beatgrid.gis.errors.PolicyError: demo: 'band.min' has value 0: it must be > 0 Fi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
 
+from beatgrid.gis.config_checks import is_plain_number, shown
 from beatgrid.gis.errors import PolicyError
 
 #: A value check: ``(kind, argument)`` (see the module docstring).
@@ -62,15 +64,16 @@ def flatten(table: Mapping[str, Any], checks: Mapping[str, Check],
 
 
 def is_number(value: Any) -> bool:
-    """Whether ``value`` is a finite int or float (a bool is not a number).
+    """Whether ``value`` is a finite int or float at most 2**53 in size (a bool is not).
 
     Examples
     --------
     >>> is_number(3), is_number(1.5), is_number(True), is_number(float("inf")), is_number("1")
     (True, True, False, False, False)
+    >>> is_number(10**400)
+    False
     """
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
+    return is_plain_number(value)
 
 
 def default_of(defaults: Mapping[str, Any], key: str) -> Any:
@@ -121,7 +124,7 @@ def check_values(table: Mapping[str, Any], checks: Mapping[str, Check], *, sourc
                           fix=f"start from {template} and override keys, never remove them")
     for key, value in flat.items():
         if key not in checks:
-            raise PolicyError(f"{source}: unknown key {key!r} (value {value!r})",
+            raise PolicyError(f"{source}: unknown key {key!r} (value {shown(value)})",
                               fix="remove it; see docs/staffing.md for the keys")
         kind, arg = checks[key]
         check_value(source, key, value, kind, arg, default=default_of(defaults, key))
@@ -140,17 +143,20 @@ def check_value(source: str, key: str, value: Any, kind: str, arg: Any, *,
     """
 
     def fail(why: str, fix: str) -> NoReturn:
-        raise PolicyError(f"{source}: {key!r} has value {value!r}: {why}", fix=fix)
+        raise PolicyError(f"{source}: {key!r} has value {shown(value)}: {why}", fix=fix)
 
     if kind in ("ge", "gt", "share") and not is_number(value):
-        fail("it must be a finite number", f"give {key!r} a number (default {default!r})")
+        too_large = isinstance(value, int) and not isinstance(value, bool)
+        fail("it is too large (at most 2**53 in size)" if too_large
+             else "it must be a finite number", f"give {key!r} a number (default {shown(default)})")
     if kind == "ge" and value < arg:
-        fail(f"it must be >= {arg}", f"give {key!r} a number >= {arg} (default {default!r})")
+        fail(f"it must be >= {arg}",
+             f"give {key!r} a number >= {arg} (default {shown(default)})")
     elif kind == "gt" and value <= arg:
-        fail(f"it must be > {arg}", f"give {key!r} a number > {arg} (default {default!r})")
+        fail(f"it must be > {arg}", f"give {key!r} a number > {arg} (default {shown(default)})")
     elif kind == "share" and not 0 < value <= 1:
         fail("it must be a share in (0, 1]",
-             f"give {key!r} a share such as {default!r} (0 < value <= 1)")
+             f"give {key!r} a share such as {shown(default)} (0 < value <= 1)")
     elif kind == "in" and (isinstance(value, bool) or value not in arg):
         fail("it is not allowed", "use one of: " + ", ".join(map(repr, arg)))
     elif kind == "bool" and not isinstance(value, bool):
@@ -165,16 +171,16 @@ def check_value(source: str, key: str, value: Any, kind: str, arg: Any, *,
 
 def _check_categories(source: str, key: str, value: Any, categories: tuple[str, ...]) -> None:
     if not isinstance(value, Mapping):
-        raise PolicyError(f"{source}: {key!r} has value {value!r}: it must be a table of "
+        raise PolicyError(f"{source}: {key!r} has value {shown(value)}: it must be a table of "
                           "incident category -> number",
                           fix=f"write it as [{key}] with one line per category")
     for cat, number in value.items():
         if cat not in categories:
-            raise PolicyError(f"{source}: unknown key '{key}.{cat}' (value {number!r})",
+            raise PolicyError(f"{source}: unknown key '{key}.{cat}' (value {shown(number)})",
                               fix="use the incident categories: " + ", ".join(categories))
         if not is_number(number) or number < 0:
-            raise PolicyError(f"{source}: '{key}.{cat}' has value {number!r}: it must be "
-                              "a number >= 0",
+            raise PolicyError(f"{source}: '{key}.{cat}' has value {shown(number)}: it must "
+                              "be a number >= 0",
                               fix=f"give '{key}.{cat}' a number of hours or officers >= 0")
     absent = [c for c in categories if c not in value]
     if absent:

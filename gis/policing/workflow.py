@@ -82,7 +82,7 @@ class Policing:
         return f"{type(self).__name__}({self.project.location!r})"
 
     def assess(self, *, policy: str | Path | Mapping[str, Any] | None = None,
-               period_days: float | None = None) -> StaffingResult:
+               period_days: float | None = None, snap_m: float | None = None) -> StaffingResult:
         """Staffing gaps per beat (required against actual, failed rules, severity).
 
         Rolled up per responsibility area and station; police rooms reviewed. See
@@ -96,6 +96,9 @@ class Policing:
             routed by :func:`~beatgrid.gis.policing.policy.policy_sections`.
         period_days
             Days the incidents cover (default ``workload.period_days``, else inferred).
+        snap_m
+            Incidents outside every beat but within this many metres of one count in
+            the nearest (default ``beats.incident_snap_m``).
 
         Returns
         -------
@@ -117,7 +120,8 @@ class Policing:
         """
         config = self._config(policy)
         layers = self.project.read(list(STAFFING_LAYERS))
-        return assess_project(layers, policy=config.policy, period_days=period_days)
+        return assess_project(layers, policy=config.policy, settings=config.policing,
+                              period_days=period_days, snap_m=snap_m)
 
     def align(self, *, min_share: float | None = None) -> AlignmentResult:
         """Governance grids against beats: per grid, per beat, suggested reassignment.
@@ -146,7 +150,7 @@ class Policing:
 
     def hotspots(self, *, zones: str = "auto", permutations: int | None = None,
                  preventable_only: bool = False, period_days: int | None = None,
-                 compare: str | None = None) -> HotspotResult:
+                 compare: str | None = None, snap_m: float | None = None) -> HotspotResult:
         """Kernel density, Getis-Ord Gi* on grids or beats, change per beat.
 
         See :func:`beatgrid.gis.policing.hotspots.hotspots_project`.
@@ -162,6 +166,10 @@ class Policing:
         period_days, compare
             Days per compared period and ``"previous"`` or ``"year"`` (default
             ``hotspots.period_days`` and ``hotspots.compare``).
+        snap_m
+            Incidents outside every beat (grid) but within this many metres of one
+            count in the nearest (default ``beats.incident_snap_m``); the result counts
+            them and those left outside.
 
         Returns
         -------
@@ -178,7 +186,7 @@ class Policing:
         layers = self.project.read(list(HOTSPOT_LAYERS))
         return hotspots_project(layers, zones=zones, settings=self.project.config.policing,
                                 permutations=permutations, preventable_only=preventable_only,
-                                period_days=period_days, compare=compare)
+                                period_days=period_days, compare=compare, snap_m=snap_m)
 
     def beats(self, *, areas: int | None = None, balance_by: str | None = None,
               rederive: bool = False, keep_areas: bool = False, save: bool = False) -> BeatPlan:

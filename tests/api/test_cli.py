@@ -109,14 +109,14 @@ def test_postgis_without_url_is_a_clear_error(tmp_path, capsys, monkeypatch):
 
 def test_refused_import_lists_every_problem(tmp_path, capsys):
     csv = tmp_path / "cams.csv"
-    csv.write_text(f"id,lng,lat,kind,direction\nK1,{LON},{LAT},road,400\n"
+    csv.write_text(f"id,lng,lat,kind,fov_deg\nK1,{LON},{LAT},road,400\n"
                    f"K1,{LON},{LAT + 1e-3},tower,\n", encoding="utf-8")
     project = _project(tmp_path)
     before = project.read_bytes()
     assert main(["import", "cameras", str(csv), "--project", str(project)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("beatgrid: error: 3 validation errors, nothing written:")
-    assert "cameras id=K1 column=direction: value must be between 0 and 360" in err
+    assert "cameras id=K1 column=fov_deg: value must be" in err
     assert "column=kind: value is not allowed (value: 'tower')" in err
     assert "id is used by 2 features" in err
     assert project.read_bytes() == before

@@ -162,3 +162,86 @@ def test_empty_layers_have_schema_columns():
             schema.LAYERS[name].column_names
         out, problems = schema.conform_layer(empty, name)
         assert problems == []
+
+
+# -- ranges, coordinates, references (issue 9) ------------------------------------------------
+
+def test_every_number_column_has_a_documented_range():
+    for spec in schema.LAYERS.values():
+        for col in spec.columns:
+            if col.dtype not in ("int", "float") or col.allowed is not None:
+                continue
+            assert col.minimum is not None and col.upper_bound is not None, (spec.name, col.name)
+            assert col.description.endswith(f"Range: {col.range_text}."), (spec.name, col.name)
+
+
+def test_hard_bounds_and_plausible_maximum_give_their_own_message():
+    cams = gpd.GeoDataFrame({"id": ["c1", "c2", "c3", "c4"], "fov_deg": [0, 360, 90, 90],
+                             "range_m": [30, 30, 0, 5000]},
+                            geometry=[shapely.Point(LON, LAT)] * 4, crs=4490)
+    problems = only(schema.conform_layer(cams, "cameras")[1])
+    assert [(p.row_id, p.column, p.message) for p in problems] == [
+        ("c1", "fov_deg", "value must be > 0 and <= 360"),
+        ("c3", "range_m", "value must be > 0"),
+        ("c4", "range_m", "value is implausible: more than 2000")]
+    assert "its range: above 0, up to 2000" in problems[2].fix
+
+
+def test_huge_and_infinite_numbers_are_range_errors_not_exceptions():
+    gdf = buildings(households=[10 ** 30, float("inf"), "1e400"])
+    out, problems = schema.conform_layer(gdf, "buildings")
+    assert [(p.row_id, p.column) for p in only(problems)] == [
+        ("b1", "households"), ("b2", "households"), ("b3", "households")]
+    assert out["households"].isna().all()
+
+
+def test_coordinates_outside_the_area_of_use_are_errors():
+    gdf = buildings(geometry=[box(0), shapely.box(1228591, 3310000, 1228600, 3310010),
+                              shapely.box(LAT, LON, LAT + 1e-4, LON + 1e-4)])
+    problems = only(schema.conform_layer(gdf, "buildings")[1])
+    assert [(p.row_id, p.column) for p in problems] == [("b2", "geometry"), ("b3", "geometry")]
+    assert "projected metres" in problems[0].message and "--crs" in problems[0].fix
+    assert problems[0].value == (1228591.0, 3310000.0, 1228600.0, 3310010.0)
+    assert "swap the columns" in problems[1].fix
+
+
+def test_area_of_use_tolerance_comes_from_settings():
+    from beatgrid.gis.config import Config
+    # 1.5 degrees east of EPSG:4490's area of use (134.77E)
+    gdf = buildings(geometry=[box(0), box(1), shapely.box(136.27, 45.0, 136.28, 45.01)])
+    assert [p.row_id for p in only(schema.conform_layer(gdf, "buildings")[1])] == ["b3"]
+    wide = Config.load(core={"validation": {"area_of_use_tolerance_deg": 2.0}}).core
+    assert only(schema.conform_layer(gdf, "buildings", settings=wide)[1]) == []
+
+
+@pytest.mark.parametrize("key,value", [("area_of_use_tolerance_deg", -1.0),
+                                       ("area_of_use_tolerance_deg", 45.0),
+                                       ("far_layer_km", 0.0), ("reference_match_ratio", 1.5),
+                                       ("reference_match_ratio", 0.0)])
+def test_validation_settings_are_checked(key, value):
+    from beatgrid.gis.config import Config
+    from beatgrid.gis.errors import PolicyError
+    with pytest.raises(PolicyError, match=f"validation.{key}") as err:
+        Config.load(core={"validation": {key: value}})
+    assert f"give 'validation.{key}'" in err.value.fix
+
+
+@pytest.mark.parametrize("value,known,near", [
+    ("01", ["1", "2", "10"], "1"), ("S1", ["S01", "S02"], "S01"), (" s01 ", ["S01"], "S01"),
+    ("b-1", ["B01", "B02"], "B01"), ("江北派出所", ["江北区派出所", "慈城派出所"], "江北区派出所"),
+    ("B99", ["B01", "B09"], None), ("Station1", ["Station11"], None), ("1", ["01", "001"], None),
+])
+def test_near_match_of_a_dangling_reference(value, known, near):
+    assert schema.near_match(value, known) == near
+
+
+def test_dangling_reference_suggests_the_near_match_and_how_to_map():
+    stations = gpd.GeoDataFrame({"id": ["1", "2"]}, geometry=[box(0), box(1)], crs=4490)
+    comms = gpd.GeoDataFrame({"id": ["C1", "C2"], "station_id": ["01", "7"]},
+                             geometry=[box(0), box(1)], crs=4490)
+    report = schema.validate_project({"stations": stations, "communities": comms})
+    first, second = report.errors
+    assert (first.row_id, first.value) == ("C1", "01")
+    assert first.message.endswith("did you mean '1'?")
+    assert "('01' -> '1'; on import: --map-values station_id=FILE.csv)" in first.fix
+    assert second.fix == "add stations id '7', or clear 'station_id'"

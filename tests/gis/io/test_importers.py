@@ -1,6 +1,7 @@
 """File importers (GeoJSON, GeoPackage, Shapefile, CSV) and exporters."""
 
 import json
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -265,9 +266,9 @@ def test_all_errors_reported_at_once(tmp_path):
         read_layer_file(path, layer_name="cameras")
     found = {(p.column, p.message.split(" ")[0]) for p in exc.value.problems}
     assert ("kind", "value") in found            # not allowed
-    assert ("direction", "value") in found       # outside range / not float
     assert ("id", "id") in found                 # duplicate
-    assert len([p for p in exc.value.problems if p.severity == "error"]) == 4
+    # directions are read like OSM's camera:direction: 400 is 40, 'sideways' left empty
+    assert len([p for p in exc.value.problems if p.severity == "error"]) == 2
 
 
 def test_invalid_geometry_repaired_with_warning(tmp_path):
@@ -496,5 +497,107 @@ def test_camera_text_directions_and_heights_are_read(tmp_path):
     assert out["fov_deg"].tolist()[1] == 90.0 and np.isnan(out["fov_deg"].tolist()[0])
     assert out["height_m"].tolist()[:2] == [4.0, 3.5]
     bad = _write_csv(tmp_path / "bad.csv", f"id,lon,lat,direction\nc1,{LON},{LAT},towards gate\n")
-    with pytest.raises(ValidationError, match="column=direction"):
-        read_layer_file(bad, layer_name="cameras")
+    with pytest.warns(UserWarning, match="direction: 1 value.*left empty.*c1='towards gate'"):
+        out = read_layer_file(bad, layer_name="cameras")
+    assert out["direction"].isna().all()
+
+
+# -- issue 9: camera lists from other systems, unmapped columns, a city's values -----------------
+
+def test_camera_list_read_like_osm(tmp_path):
+    path = _write_csv(tmp_path / "c.csv",
+                      "id,lon,lat,direction,camera:type,surveillance:type\n"
+                      f"c1,{LON},{LAT},-45,,camera\n"
+                      f"c2,{LON},{LAT},\"180, 270\",,\n"
+                      f"c3,{LON},{LAT},360,dome,\n"
+                      f"g1,{LON},{LAT},,,guard\n"
+                      f"c4,{LON},{LAT},sideways,,\n")
+    with pytest.warns(UserWarning) as record:
+        out = read_layer_file(path, layer_name="cameras")
+    text = " ".join(str(w.message) for w in record)
+    assert out["id"].tolist() == ["c1", "c2", "c3", "c4"]
+    assert out["direction"].tolist()[:2] == [315.0, 180.0]
+    assert np.isnan(out["direction"].iloc[2]) and out["fov_deg"].iloc[2] == 360.0
+    assert np.isnan(out["direction"].iloc[3])
+    assert "1 row(s) that are not cameras (surveillance:type=guard) skipped" in text
+    assert "direction: 1 value(s) not understood, left empty" in text and "c4='sideways'" in text
+
+
+def test_unreadable_directions_report_count_and_first_ids(tmp_path):
+    rows = "".join(f"c{i},{LON},{LAT},??\n" for i in range(8))
+    path = _write_csv(tmp_path / "c.csv", "id,lon,lat,direction\n" + rows)
+    with pytest.warns(UserWarning, match=r"direction: 8 value\(s\) not understood.*c4='\?\?' "
+                                         r"and 3 more"):
+        out = read_layer_file(path, layer_name="cameras")
+    assert out["direction"].isna().all()
+
+
+def test_unmapped_columns_named_like_schema_columns_are_reported(tmp_path):
+    path = _write_csv(tmp_path / "c.csv", f"id,lon,lat,方向,Mount Height\nc1,{LON},{LAT},90,4\n")
+    with pytest.warns(UserWarning, match="--map 方向=direction --map Mount Height=height_m"):
+        out = read_layer_file(path, layer_name="cameras")
+    assert out["direction"].isna().all() and "方向" in out.columns
+    # mapped: no warning about columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = read_layer_file(path, layer_name="cameras",
+                              column_map={"方向": "direction", "Mount Height": "height_m"})
+    assert out["direction"].tolist() == [90.0]
+
+
+def test_value_map_file_header_and_errors(tmp_path):
+    from beatgrid.gis import schema
+    from beatgrid.gis.io.fill_columns import read_value_map
+    spec = schema.get_spec("incidents")
+    no_header = _write_csv(tmp_path / "a.csv", "THEFT,bicycle_theft\n\nBATTERY,assault,\n")
+    assert read_value_map(no_header, column="category", spec=spec) == {
+        "THEFT": "bicycle_theft", "BATTERY": "assault"}
+    for text, words in [("code,category\nTHEFT,larceny\n", ["line 2", "'larceny'", "burglary"]),
+                        ("code,category\nTHEFT\n", ["line 2", "two cells"]),
+                        ("code,category\nA,fraud\nA,assault\n", ["'A'", "line 2", "line 3"]),
+                        ("code,category\n", ["maps no value"])]:
+        path = _write_csv(tmp_path / "m.csv", text)
+        with pytest.raises(InputError) as exc:
+            read_value_map(path, column="category", spec=spec)
+        assert all(w in str(exc.value) for w in words), str(exc.value)
+    with pytest.raises(NotFoundError, match="does not exist"):
+        read_value_map(tmp_path / "none.csv", column="category", spec=spec)
+
+
+def test_value_map_unknown_column_and_distinct_values(tmp_path):
+    path = _write_csv(tmp_path / "i.csv", "id,lon,lat,offense\n" + "".join(
+        f"i{i},{LON},{LAT},{'THEFT' if i % 3 else 'ARSON'}\n" for i in range(9)))
+    with pytest.raises(InputError, match="layer 'incidents' has no such column"), \
+            pytest.warns(UserWarning, match="--map offense=category"):
+        read_layer_file(path, layer_name="incidents", value_map={"offense": {"A": "fraud"}})
+    with pytest.raises(ValidationError) as exc, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        read_layer_file(path, layer_name="incidents", column_map={"offense": "category"},
+                        value_map={"category": {"theft": "bicycle_theft"}})
+    [arson] = exc.value.errors  # THEFT mapped without case; ARSON reported once for 3 rows
+    assert arson.value == "ARSON" and "in 3 rows" in arson.message
+    assert "not in the value map" in arson.message and "--map-values category=" in arson.fix
+
+
+def test_empty_replacement_is_refused(tmp_path):
+    project = tmp_path / "p.gpkg"
+    import_layer(project, "cameras", _write_csv(tmp_path / "c.csv",
+                                                f"id,lon,lat\nc1,{LON},{LAT}\n"))
+    before = project.read_bytes()
+    empty = _write_csv(tmp_path / "empty.csv", "id,lon,lat\n")
+    with pytest.raises(InputError, match="replace the 1 stored cameras with none") as exc:
+        import_layer(project, "cameras", empty)
+    assert "--allow-empty" in exc.value.fix and project.read_bytes() == before
+    assert import_layer(project, "cameras", empty, append=True) == 0
+    assert import_layer(project, "cameras", empty, allow_empty=True) == 0
+    assert len(store.read_layer(project, "cameras")) == 0
+
+
+def test_damaged_source_is_one_error(tmp_path):
+    path = tmp_path / "cams.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                    '"geometry": {"type": "Point", "coordinates": [121.5, 29.9]}, ',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="cannot read 'cams.geojson'|cams.geojson") as exc:
+        read_layer_file(path, layer_name="cameras")
+    assert "export" in exc.value.fix

@@ -40,6 +40,9 @@ def same(a, b):
     ("W-E", 0.0, 180.0), ("N-E", 45.0, 90.0), ("NE-SW", 135.0, 180.0), ("-10-20", 5.0, 30.0),
     ("0-360", NAN, 360.0), ("0-359", NAN, 360.0), ("90-90", 90.0, NAN),
     ("90;270", 90.0, NAN), ("NE;SW", 45.0, NAN),
+    ("180, 270", 180.0, NAN), ("180,270", 180.0, NAN), ("180，270", 180.0, NAN),
+    ("东、南", 90.0, NAN), ("N,E", 0.0, NAN), ("90,5", 90.5, NAN), ("1e-05", 1e-05, NAN),
+    ("-1e-20", 0.0, NAN), (-1e-20, 0.0, NAN), ("-45°", 315.0, NAN),
     (None, NAN, NAN), ("", NAN, NAN), (NAN, NAN, NAN),
 ])
 def test_parse_direction(value, direction, fov):
@@ -47,7 +50,8 @@ def test_parse_direction(value, direction, fov):
     assert same(d, direction) and same(f, fov), (value, d, f)
 
 
-@pytest.mark.parametrize("value", ["abc", "NXE", "1-2-3", "up", "90x"])
+@pytest.mark.parametrize("value", ["abc", "NXE", "1-2-3", "up", "90x", "nan", "inf", "1e999",
+                                   float("inf"), "1" * 400])
 def test_parse_direction_rejects(value):
     with pytest.raises(ValueError):
         norm.parse_direction(value)
