@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 import geopandas as gpd
@@ -265,34 +265,31 @@ _DEPTH_FIX = ("a policy has sections and keys, e.g. [officers] per_beat = 2 (JSO
               '{"officers": {"per_beat": 2}}); see the shipped staffing.toml')
 
 
-def _json(text: str) -> Any:
+def _parse(text: str, *, loads: Callable[[str], Any], kind: str, fix: str) -> Any:
+    """``loads(text)``, its failures as :class:`PolicyError` (depth, huge number, syntax)."""
     try:
-        return json.loads(text)
+        return loads(text)
     except RecursionError:
         raise PolicyError(f"the policy body nests more than {MAX_POLICY_DEPTH} levels "
                           "(too deep to read)", fix=_DEPTH_FIX) from None
-    except ValueError as exc:       # JSONDecodeError, or a number over 4,300 digits
+    except ValueError as exc:       # a decode error, or a number over 4,300 digits
         if too_long_number(exc):
             raise PolicyError("the policy body holds a number of more than 4,300 digits",
                               fix=_NUMBER_FIX) from None
-        raise PolicyError(f"the policy body is not valid JSON: {exc}",
-                          fix="send a JSON object of overrides, e.g. "
-                              '{"officers": {"per_beat": 2}}') from None
+        raise PolicyError(f"the policy body is not valid {kind}: {exc}", fix=fix) from None
+
+
+def _json(text: str) -> Any:
+    return _parse(text, loads=json.loads, kind="JSON",
+                  fix='send a JSON object of overrides, e.g. {"officers": {"per_beat": 2}}')
 
 
 def _toml(text: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except RecursionError:
-        raise PolicyError(f"the policy body nests more than {MAX_POLICY_DEPTH} levels "
-                          "(too deep to read)", fix=_DEPTH_FIX) from None
-    except ValueError as exc:       # TOMLDecodeError, or a number over 4,300 digits
-        if too_long_number(exc):
-            raise PolicyError("the policy body holds a number of more than 4,300 digits",
-                              fix=_NUMBER_FIX) from None
-        raise PolicyError(f"the policy body is not valid TOML: {exc}",
-                          fix="correct the TOML syntax at the position given, or send JSON "
-                              "overrides with Content-Type: application/json") from None
+    parsed: dict[str, Any] = _parse(
+        text, loads=tomllib.loads, kind="TOML",
+        fix="correct the TOML syntax at the position given, or send JSON overrides with "
+            "Content-Type: application/json")
+    return parsed
 
 
 def check_shape(override: M) -> M:
