@@ -9,7 +9,7 @@
 #   1. Debian packages: postgresql, postgresql-<major>-postgis-3, chromium, fonts (EXTRA_DEBS),
 #      and python3/python3-venv when the system python needs them; `apt-get update` once, only when something is
 #      missing. As root, or through sudo otherwise.
-#   2. .venv with `pip install -e ".[test,bench]"` (skipped when pyproject.toml did not change).
+#   2. .venv with `pip install -e ".[test,bench,dask]"` (skipped when pyproject.toml did not change).
 #   3. A throwaway PostgreSQL cluster (temp dir, free loopback port, run as user postgres),
 #      database beatgrid_test with PostGIS; exports BEATGRID_TEST_PG_URL. Stopped and
 #      removed on exit, whatever happens. A BEATGRID_TEST_PG_URL already set is used as is.
@@ -57,7 +57,7 @@ T_APT=$((SECONDS - t0))
 
 # ---- 2. Python environment -----------------------------------------------------------
 t0=$SECONDS
-bg_venv "test,bench"
+bg_venv "test,bench,dask"
 T_PIP=$((SECONDS - t0))
 
 # ---- 3. PostgreSQL/PostGIS -----------------------------------------------------------
