@@ -31,6 +31,8 @@ Examples
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -54,7 +56,7 @@ def create_app(project: str | Path | Project) -> FastAPI:
     if not isinstance(project, Project):
         # A missing project is not an error here: every request answers 404 until it exists.
         project = Project(open_store(project))
-    app = FastAPI(title="BeatGrid", version="0.1.0",
+    app = FastAPI(title="BeatGrid", version="0.1.0", lifespan=lifespan,
                   description="Police beats, basic grids, CCTV coverage and staffing.")
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limits=body_limits(), default=DEFAULT_BODY_LIMIT)
@@ -70,6 +72,16 @@ def create_app(project: str | Path | Project) -> FastAPI:
         else:  # transitional: modules still registering on the app
             module.register(app)
     return app
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start-up and shutdown: each route module's optional ``async shutdown(app)`` runs at stop."""
+    yield
+    for module in reversed(ROUTE_MODULES):
+        shutdown = getattr(module, "shutdown", None)
+        if shutdown is not None:
+            await shutdown(app)
 
 
 def body_limits() -> dict[str, BodyLimit]:
