@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from beatgrid.gis.config_checks import (MAX_SETTINGS_BYTES, check_depth, check_numbers,
-                                        is_plain_number, long_number_at, shown)
+                                        check_schema_settings, is_plain_number,
+                                        long_number_at, shown)
 from beatgrid.gis.errors import PolicyError
 
 DEFAULTS_PACKAGE = "beatgrid.gis.defaults"
@@ -241,15 +242,42 @@ def merge_checked(defaults: Mapping[str, Any], override: Mapping[str, Any], *, s
             continue
         if not _same_type(default, value):
             raise PolicyError(
-                f"{source}: {dotted!r} has value {shown(value)} of type {type(value).__name__}",
-                fix=f"give a {_type_name(default)} like the default {shown(thaw(default))}")
+                f"{source}: {dotted!r} has value {shown(value)} ({type_words(value)}) where "
+                f"{type_words(default)} is expected",
+                fix=f"give {type_words(default)} like the default {_as_toml(default)}")
         check_numbers(value, source=source, key=dotted, default=default)
         merged[key] = float(value) if isinstance(default, float) else thaw(value)
     return merged
 
 
-def _type_name(value: Any) -> str:
-    return "list" if isinstance(value, (list, tuple)) else type(value).__name__
+def type_words(value: Any) -> str:
+    """What a settings value is, in the words of the messages (``an integer``, ``text``...).
+
+    Examples
+    --------
+    >>> type_words(1), type_words(1.5), type_words("up"), type_words(True), type_words([1])
+    ('an integer', 'a number', 'text', 'true or false', 'a list')
+    """
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return "a value"
+
+
+def _as_toml(value: Any) -> str:
+    """A default as written in a TOML file (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return shown(thaw(value))
 
 
 def _same_type(default: Any, value: Any) -> bool:
@@ -432,9 +460,15 @@ def _check_core(section: Mapping[str, Any], source: str) -> None:
         raise PolicyError(f"{source}: 'store.stale_temp_hours' has value {shown(hours)}: it "
                           "must be a number of hours > 0",
                           fix="give a number of hours above 0 (default 6.0)")
+    wait = section["store"].get("lock_timeout_s", 120.0)
+    if not is_plain_number(wait) or wait <= 0:
+        raise PolicyError(f"{source}: 'store.lock_timeout_s' has value {shown(wait)}: it "
+                          "must be a number of seconds > 0",
+                          fix="give a number of seconds above 0 (default 120)")
 
 
 register_validator("core", _check_core)
+register_validator("core", check_schema_settings)
 
 
 @functools.lru_cache(maxsize=1)

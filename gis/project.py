@@ -106,15 +106,16 @@ class Project(Workspace):
         ...
         beatgrid.gis.errors.NotFoundError: project 'no-such.gpkg' does not exist Fix: create it with `beatgrid sample --out` or `beatgrid import`
         """
-        store = open_store(target, schema=schema)
+        base = config if config is not None else default_config()
+        config = base.replace(settings, **sections)
+        store = open_store(target, schema=schema, settings=config.core)
         if not store.exists():
             if not create:
                 raise NotFoundError(
                     f"project {store.location!r} does not exist",
                     fix="create it with `beatgrid sample --out` or `beatgrid import`")
             store.create()
-        base = config if config is not None else default_config()
-        return cls(store, config=base.replace(settings, **sections))
+        return cls(store, config=config)
 
     @classmethod
     def sample(cls, path: str | Path | None = None, *, households: int | None = None,
@@ -145,7 +146,7 @@ class Project(Workspace):
             layers = generate_district(households=households or 30_000, seed=seed)
             store = open_store(target)
             store.write_layers(layers)
-        return cls(open_store(target), config=config)
+        return cls(open_store(target, settings=(config or default_config()).core), config=config)
 
     def with_config(self, settings: Override = None, **sections: Override) -> Project:
         """The same store with some settings overridden (this project is unchanged).

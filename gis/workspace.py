@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -108,8 +108,48 @@ class Workspace:
         """
         self.store.write_layers(layers, append=append, validate=validate, meta=meta)
 
+    def update(self, names: Sequence[str],
+               change: Callable[[dict[str, pd.DataFrame]], Mapping[str, pd.DataFrame]], *,
+               validate: bool = True, meta: Mapping[str, Any] | None = None
+               ) -> dict[str, pd.DataFrame]:
+        """Read layers, change them and write the result, holding the project's lock.
+
+        The layers are read under the lock the write takes, so a change computed on
+        them is never written over another writer's work (the other waits).
+
+        Parameters
+        ----------
+        names
+            Layers to read.
+        change
+            ``{name: frame}`` of the fresh layers to ``{name: frame}`` to write.
+        validate, meta
+            As :meth:`write`.
+
+        Returns
+        -------
+        dict
+            The layers written.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> project = Project.sample()
+        >>> written = project.update(["police_rooms"],
+        ...                          lambda fresh: {"police_rooms": fresh["police_rooms"].iloc[:2]})
+        >>> len(project.layer("police_rooms"))
+        2
+        """
+        with self.store.locked():
+            out = dict(change(self.read(names)))
+            self.store.write_layers(out, validate=validate, meta=meta)
+        return out
+
     def validate(self) -> schema.ValidationReport:
-        """Every schema problem of the stored layers at once.
+        """Every schema problem of the stored layers at once, judged by ``config.core``.
+
+        The ``[validation]`` settings of the project's configuration apply (tolerances,
+        plausible maxima, near-match ratio).
 
         Examples
         --------
@@ -117,7 +157,7 @@ class Workspace:
         >>> Workspace(open_store("sample-geodata/ningbo-jiangbei.gpkg")).validate().ok
         True
         """
-        return schema.validate_project(self.read())
+        return schema.validate_project(self.read(), settings=self.config.core)
 
     def info(self) -> pd.DataFrame:
         """Layers, feature counts, geometry types, CRS and extents.

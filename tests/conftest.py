@@ -75,3 +75,26 @@ def chromium_path():
         _unavailable(f"no Chromium at {path}: apt-get install chromium or set "
                      "BEATGRID_CHROMIUM", var="BEATGRID_REQUIRE_BROWSER")
     return path
+
+
+@pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
+def sample_target(request, tmp_path):
+    """The sample project, writable, on each store: ``(kind, target, schema)``.
+
+    ``target`` is a GeoPackage path or a PostgreSQL URL (with ``schema``, else None);
+    ``Project.open(target, schema=schema)`` opens it.
+    """
+    import shutil
+
+    from beatgrid.gis.project import SAMPLE_PATH
+
+    path = tmp_path / "project.gpkg"
+    shutil.copyfile(SAMPLE_PATH, path)
+    if request.param == "gpkg":
+        return "gpkg", str(path), None
+    from beatgrid.gis.io.postgis import copy_project_to_postgis
+
+    url = request.getfixturevalue("pg_url")
+    schema = request.getfixturevalue("pg_schema")
+    copy_project_to_postgis(path, url, schema=schema)
+    return "postgis", url, schema

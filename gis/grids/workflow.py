@@ -41,13 +41,14 @@ from typing import Any
 import pandas as pd
 
 from beatgrid.gis.errors import InputError, NotFoundError
-from beatgrid.gis.grids.apply import apply_editor, apply_plan
+from beatgrid.gis.grids.apply import AppliedEdit, apply_editor, apply_plan
 from beatgrid.gis.grids.band import Band, band_from_settings
 from beatgrid.gis.grids.checks import check_grids
 from beatgrid.gis.grids.editing import PlanEditor, plan_from_layers
 from beatgrid.gis.grids.metrics import grid_metrics, households_moved, plan_summary
 from beatgrid.gis.grids.partition import generate_grids
 from beatgrid.gis.grids.results import GeneratedPlan, Moved, PlanCheck, PlanMetrics, SavedEdit
+from beatgrid.gis.progress import Progress, report, steps
 from beatgrid.gis.workspace import Workspace
 
 __all__ = ["GRID_LAYERS", "GridPlanning", "GeneratedPlan", "PlanCheck", "PlanMetrics",
@@ -89,9 +90,14 @@ class GridPlanning:
                                   max_households=max_households,
                                   target_households=target_households)
 
-    def layers(self) -> dict[str, pd.DataFrame]:
-        """The layers grids are planned from (:data:`GRID_LAYERS`)."""
-        return self.project.read(GRID_LAYERS)
+    def layers(self, *, progress: Progress | None = None,
+               share: float = 0.1) -> dict[str, pd.DataFrame]:
+        """The layers grids are planned from (:data:`GRID_LAYERS`).
+
+        ``progress`` is told of each layer read, up to ``share`` of the work.
+        """
+        return {name: self.project.layer(name)
+                for name in steps(progress, GRID_LAYERS, end=share, message="reading {item}")}
 
     def community_ids(self) -> list[str]:
         """Ids of the project's communities."""
@@ -141,7 +147,7 @@ class GridPlanning:
                  min_households: int | None = None, max_households: int | None = None,
                  target_households: float | None = None, seed: int | None = None,
                  stable: bool = False, respect_locked: bool = True, workers: int | None = None,
-                 save: bool = False) -> GeneratedPlan:
+                 save: bool = False, progress: Progress | None = None) -> GeneratedPlan:
         """Plan grids for communities, check and measure them; write them with ``save``.
 
         Parameters
@@ -160,6 +166,11 @@ class GridPlanning:
             Processes planning communities in parallel (default ``generator.workers``).
         save
             Write the grids layer and ``buildings.grid_id`` (one transaction).
+        progress
+            Told of each stage (layers read, planning, measuring, checking, saving:
+            :mod:`beatgrid.gis.progress`); raising
+            :class:`~beatgrid.gis.progress.Cancelled` from it stops the run before
+            anything is written.
 
         Returns
         -------
@@ -178,9 +189,11 @@ class GridPlanning:
         settings = self.project.config.grids
         band = self.band(min_households=min_households, max_households=max_households,
                          target_households=target_households)
-        layers = self.layers()
+        layers = self.layers(progress=progress)
         self.require_communities()
         ids = self.known_communities(communities)
+        planned_ids = ids if ids is not None else layers["communities"]["id"]
+        report(progress, 0.1, f"planning grids for {len(planned_ids):,} communities")
         t0 = time.perf_counter()
         stored = layers["grids"]
         plan = generate_grids(layers["communities"], layers["streets"], layers["buildings"],
@@ -190,6 +203,7 @@ class GridPlanning:
                               target_households=band.target, seed=seed, settings=settings,
                               workers=workers)
         seconds = time.perf_counter() - t0
+        report(progress, 0.7, "applying the plan")
         applied = apply_plan(layers, plan, community_ids=ids)
         bld = applied.buildings
         old_gid = layers["buildings"]["grid_id"] if "grid_id" in layers["buildings"] else None
@@ -199,13 +213,20 @@ class GridPlanning:
         planned = set(plan.grids["community_id"])
         mine = applied.grids[applied.grids["community_id"].isin(planned)]
         comm = layers["communities"]
+        report(progress, 0.75, f"measuring {len(mine):,} grids")
         metrics = grid_metrics(mine, communities=comm, streets=layers["streets"], buildings=bld,
                                band=band, settings=settings)
+        report(progress, 0.85, f"checking {len(mine):,} grids")
         violations = check_grids(mine, communities=comm[comm["id"].isin(planned)],
                                  buildings=bld[bld["grid_id"].isin(set(mine["id"]))], band=band,
                                  settings=settings)
-        if save:
-            self.project.write({"grids": applied.grids, "buildings": applied.buildings})
+        if save:  # merged into the layers as they are now, under the project's lock
+            report(progress, 0.95, "writing grids and buildings.grid_id")
+            def merged_plan(fresh: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+                now = apply_plan(fresh, plan, community_ids=ids)
+                return {"grids": now.grids, "buildings": now.buildings}
+
+            self.project.update(["grids", "buildings", "communities"], merged_plan)
         return GeneratedPlan(plan=plan, band=band, grids=mine, metrics=metrics,
                              summary=plan_summary(metrics, band=band, moved=moved),
                              violations=violations, households_moved=moved, layers=applied,
@@ -213,7 +234,8 @@ class GridPlanning:
 
     def rebalance(self, *, communities: Iterable[Any] | None = None,
                   min_households: int | None = None, max_households: int | None = None,
-                  seed: int | None = None, save: bool = True) -> GeneratedPlan:
+                  seed: int | None = None, save: bool = True,
+                  progress: Progress | None = None) -> GeneratedPlan:
         """Repair the stored plan moving few households: valid grids are kept, the rest
         re-planned (:meth:`generate` with ``stable``; locked grids kept).
 
@@ -226,7 +248,7 @@ class GridPlanning:
         """
         return self.generate(communities=communities, min_households=min_households,
                              max_households=max_households, seed=seed, stable=True,
-                             respect_locked=True, save=save)
+                             respect_locked=True, save=save, progress=progress)
 
     # -- the stored plan -------------------------------------------------------------
     def check(self, *, communities: Iterable[Any] | None = None,
@@ -342,12 +364,17 @@ class GridPlanning:
         >>> sorted(project.layer("grids")["id"]) == sorted(editor.members), saved.ok
         (True, True)
         """
-        layers = self.layers()
-        applied = apply_editor(layers, editor, grid_ids=grid_ids)
-        self.project.write({"grids": applied.grids, "buildings": applied.buildings})
+        found: list[AppliedEdit] = []
+
+        def merged(fresh: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+            found.append(apply_editor(fresh, editor, grid_ids=grid_ids))
+            return {"grids": found[0].grids, "buildings": found[0].buildings}
+
+        self.project.update(["grids", "buildings", "communities"], merged)
+        applied = found[0]
         violations = None
         if check:
-            saved, bld, comm = applied.saved, applied.buildings, layers["communities"]
+            saved, bld, comm = applied.saved, applied.buildings, self.project.layer("communities")
             edited = set(pd.unique(editor.community))
             violations = check_grids(saved, communities=comm[comm["id"].isin(edited)],
                                      buildings=bld[bld["grid_id"].isin(set(saved["id"]))],
@@ -385,7 +412,12 @@ class GridPlanning:
         if unknown:
             raise NotFoundError(f"building(s) {', '.join(unknown)} not in the project",
                                 fix="use ids of the buildings layer")
-        editor = self.editor(cid)
-        edit = editor.move_buildings(list(building_ids), to_grid=to_grid)
-        saved = self.save(editor, grid_ids=edit.touched, check=False) if save else None
+        if not save:
+            editor = self.editor(cid)
+            edit = editor.move_buildings(list(building_ids), to_grid=to_grid)
+            return Moved(community_id=cid, to_grid=to_grid, edit=edit, saved=None)
+        with self.project.store.locked():  # the stored plan edited is the one overwritten
+            editor = self.editor(cid)
+            edit = editor.move_buildings(list(building_ids), to_grid=to_grid)
+            saved = self.save(editor, grid_ids=edit.touched, check=False)
         return Moved(community_id=cid, to_grid=to_grid, edit=edit, saved=saved)

@@ -43,6 +43,7 @@ import pyogrio
 from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io.gpkg_files import atomic_replace, check_bbox, check_header, reading
+from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S, FileProjectLock
 from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORT_COLUMNS, IMPORTS_TABLE, META_TABLE,
                                      SCHEMA_VERSION, BBox, Frame, check_derived_names,
                                      check_storage_crs, derived_epsg, first_storage_epsg,
@@ -63,6 +64,8 @@ class GeoPackageStore:
     stale_temp_hours
         Age after which a write's temporary copy that no live process owns is removed
         (default: the ``core`` setting ``store.stale_temp_hours``).
+    lock_timeout_s
+        Seconds a writer waits for the project's lock (:meth:`locked`) before giving up.
 
     Raises
     ------
@@ -76,12 +79,31 @@ class GeoPackageStore:
     (['stations', 'responsibility_areas', 'beats'], True)
     """
 
-    def __init__(self, path: str | Path, *, stale_temp_hours: float | None = None) -> None:
+    def __init__(self, path: str | Path, *, stale_temp_hours: float | None = None,
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
         self.path = Path(path)
         self.stale_temp_hours = stale_temp_hours
         if self.path.suffix.lower() != ".gpkg":
             raise InputError(f"project {str(self.path)!r} is not a GeoPackage",
                              fix="give a project path ending in .gpkg")
+        self.lock = FileProjectLock(self.path, timeout_s=lock_timeout_s)
+
+    def locked(self) -> FileProjectLock:
+        """The project's lock, to hold from a read to the write that depends on it.
+
+        Every write takes it too (re-entrant in one thread), so two writers, in one
+        process or two, never drop each other's work: the second waits.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> store = Project.sample().store
+        >>> with store.locked():
+        ...     rooms = store.read_layer("police_rooms")
+        ...     store.write_layers({"police_rooms": rooms.iloc[:2]})
+        {'police_rooms': 2}
+        """
+        return self.lock
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
@@ -315,11 +337,13 @@ class GeoPackageStore:
         (4326, 0)
         """
         check_storage_crs(crs)
-        if self.path.exists() and not overwrite:
-            raise InputError(f"project {str(self.path)!r} already exists",
-                             fix="choose another path or remove the file")
-        with atomic_replace(self.path, copy=False, stale_hours=self.stale_temp_hours) as tmp:
-            _write_empty_project(tmp, crs)
+        with self.lock:
+            if self.path.exists() and not overwrite:
+                raise InputError(f"project {str(self.path)!r} already exists",
+                                 fix="choose another path or remove the file")
+            with atomic_replace(self.path, copy=False,
+                                stale_hours=self.stale_temp_hours) as tmp:
+                _write_empty_project(tmp, crs)
 
     def write_layers(self, layers: Mapping[str, Frame], *, append: bool = False,
                      validate: bool = True, meta: Mapping[str, Any] | None = None
@@ -361,17 +385,19 @@ class GeoPackageStore:
         >>> store.write_layers({"police_rooms": rooms.iloc[:3]})
         {'police_rooms': 3}
         """
-        if not self.path.exists():  # an empty project first (it stays when the write is refused)
-            self.create(crs=first_storage_epsg(layers) or DEFAULT_EPSG)
-        epsg = self.crs()
-        present = self._present()
-        prepared = prepare_write(layers, epsg=epsg, append=append, validate=validate,
-                                 read_stored=lambda name: self._read(name, present))
-        with atomic_replace(self.path, copy=True, stale_hours=self.stale_temp_hours) as tmp:
-            for name, df in prepared.items():
-                _write_layer(tmp, name, df)
-            if meta is not None:  # one row per layer, in the order given
-                _log_imports(tmp, import_log_rows(meta, layers, append=append))
+        with self.lock:  # the stored layers are read under the lock they are written under
+            if not self.path.exists():  # an empty project first (stays if the write is refused)
+                self.create(crs=first_storage_epsg(layers) or DEFAULT_EPSG)
+            epsg = self.crs()
+            present = self._present()
+            prepared = prepare_write(layers, epsg=epsg, append=append, validate=validate,
+                                     read_stored=lambda name: self._read(name, present))
+            with atomic_replace(self.path, copy=True,
+                                stale_hours=self.stale_temp_hours) as tmp:
+                for name, df in prepared.items():
+                    _write_layer(tmp, name, df)
+                if meta is not None:  # one row per layer, in the order given
+                    _log_imports(tmp, import_log_rows(meta, layers, append=append))
         return {name: int(len(df)) for name, df in prepared.items()}
 
     # -- derived layers --------------------------------------------------------------
@@ -393,6 +419,10 @@ class GeoPackageStore:
         (['camera_views'], ['c1'])
         """
         check_derived_names(layers)
+        with self.lock:
+            self._write_derived(layers)
+
+    def _write_derived(self, layers: Mapping[str, Frame]) -> None:
         exists = self.path.exists()
         stored = self.meta().get("crs_epsg") if exists else None
         epsg = derived_epsg(int(stored) if stored is not None else None, layers)

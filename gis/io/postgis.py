@@ -52,8 +52,9 @@ from beatgrid.gis import schema as bg_schema
 from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io import pg_tables
 from beatgrid.gis.io.gpkg import GeoPackageStore
+from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S, AdvisoryLock
 from beatgrid.gis.io.pg_connect import (DatabaseError, Url, check_schema_name, dispose_engines,
-                                        mask_url, transaction)
+                                        engine_for, mask_url, transaction)
 from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORTS_TABLE, META_TABLE, SCHEMA_VERSION,
                                      BBox, Frame, check_derived_names, check_storage_crs,
                                      derived_epsg, first_storage_epsg, import_log_rows,
@@ -81,6 +82,8 @@ class PostGISStore:
         SQLAlchemy URL or Engine of the database (nothing is connected until used).
     schema
         The PostgreSQL schema holding the project (created by the first write).
+    lock_timeout_s
+        Seconds a writer waits for the project's lock (:meth:`locked`) before giving up.
 
     Raises
     ------
@@ -95,9 +98,25 @@ class PostGISStore:
     beatgrid.gis.errors.InputError: invalid PostgreSQL schema name 'Jiangbei' Fix: use lower-case letters, digits and _ (e.g. 'beatgrid')
     """
 
-    def __init__(self, url: Url, *, schema: str = DEFAULT_SCHEMA) -> None:
+    def __init__(self, url: Url, *, schema: str = DEFAULT_SCHEMA,
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
         self.url = url
         self.schema = check_schema_name(schema)
+        self.lock_timeout_s = lock_timeout_s
+        self._edit_lock: AdvisoryLock | None = None
+
+    def locked(self) -> AdvisoryLock:
+        """The project's lock, to hold from a read to the write that depends on it.
+
+        A session advisory lock of its own (each write also takes a per-transaction
+        lock), re-entrant in one thread; two read-change-write sections never
+        interleave, in one process or on several machines.
+        """
+        if self._edit_lock is None:
+            self._edit_lock = AdvisoryLock(engine_for(self.url), key=f"beatgrid-edit:{self.schema}",
+                                           location=self.location,
+                                           timeout_s=self.lock_timeout_s)
+        return self._edit_lock
 
     def __repr__(self) -> str:
         return f"PostGISStore({mask_url(self.url)!r}, schema={self.schema!r})"

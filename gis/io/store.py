@@ -20,6 +20,9 @@ The contract:
   every problem; ``meta`` adds a row per layer to the import log (``imports``);
 - ``state`` changes whenever the stored layers change (so results computed from
   them can be cached);
+- ``locked()`` is the project's lock (:mod:`beatgrid.gis.io.locking`): every write
+  takes it, and a read-change-write holds it from the read to the write, so two
+  writers never drop each other's work;
 - derived layers (coverage results, proposals:
   :data:`~beatgrid.gis.io.writing.DERIVED_LAYERS`) are written and read beside the
   project layers with the same transactional rule.
@@ -39,6 +42,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,6 +50,7 @@ import pandas as pd
 
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.io.gpkg import GeoPackageStore
+from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S
 from beatgrid.gis.io.writing import DERIVED_LAYERS, BBox, Frame
 
 __all__ = ["DERIVED_LAYERS", "BBox", "Frame", "GeoPackageStore", "Store", "is_database_url",
@@ -208,6 +213,18 @@ class Store(Protocol):
         """
         ...
 
+    def locked(self) -> AbstractContextManager[Any]:
+        """The project's lock (re-entrant in one thread), held from a read to its write.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> store = Project.sample().store
+        >>> with store.locked():
+        ...     _ = store.write_layers({"staff": store.read_layer("staff")})
+        """
+        ...
+
     def write_derived(self, layers: Mapping[str, Frame]) -> None:
         """Write derived layers (:data:`DERIVED_LAYERS`) in one transaction.
 
@@ -259,7 +276,8 @@ def is_database_url(target: str | Path) -> bool:
     return text.startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
 
 
-def open_store(target: str | Path | Store, *, schema: str | None = None) -> Store:
+def open_store(target: str | Path | Store, *, schema: str | None = None,
+               settings: Mapping[str, Any] | None = None) -> Store:
     """The store for a project path (``.gpkg``) or a PostgreSQL URL.
 
     Parameters
@@ -268,6 +286,9 @@ def open_store(target: str | Path | Store, *, schema: str | None = None) -> Stor
         A GeoPackage path, a ``postgresql://`` URL, or a store (returned as is).
     schema
         The database schema holding the project (PostGIS only; default ``beatgrid``).
+    settings
+        The ``core`` settings (``[store]``: the lock's timeout, stale temporary copies);
+        default the shipped ones.
 
     Returns
     -------
@@ -287,14 +308,19 @@ def open_store(target: str | Path | Store, *, schema: str | None = None) -> Stor
     """
     if isinstance(target, Store) and not isinstance(target, (str, Path)):
         return target
+    store_settings = dict((settings or {}).get("store", {}))
+    wait = float(store_settings.get("lock_timeout_s", DEFAULT_LOCK_TIMEOUT_S))
     if is_database_url(target):
         # Lazy on purpose: SQLAlchemy (a second or so to import) is loaded only when a
         # database is opened, not by every command that works on a GeoPackage.
         from beatgrid.gis.io.postgis import PostGISStore
 
-        return PostGISStore(str(target), **({"schema": schema} if schema else {}))
+        return PostGISStore(str(target), lock_timeout_s=wait,
+                            **({"schema": schema} if schema else {}))
     path = Path(target)
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"project {str(target)!r} is not a GeoPackage",
                          fix="give a project path ending in .gpkg, or a postgresql:// URL")
-    return GeoPackageStore(path)
+    hours = store_settings.get("stale_temp_hours")
+    return GeoPackageStore(path, lock_timeout_s=wait,
+                           stale_temp_hours=float(hours) if hours is not None else None)
