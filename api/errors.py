@@ -29,9 +29,9 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from beatgrid.api.rendering import plain
-from beatgrid.gis.errors import (BeatGridError, ConflictError, CRSError, InputError,
-                                 NotFoundError, PolicyError, StoreUnavailableError,
-                                 ValidationError)
+from beatgrid.gis.errors import (AuthenticationError, BeatGridError, ConflictError, CRSError,
+                                 InputError, NotFoundError, PermissionDeniedError, PolicyError,
+                                 StaleVersionError, StoreUnavailableError, ValidationError)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ STATUS: dict[type[BeatGridError], int] = {
     ValidationError: 422,
     NotFoundError: 404,
     ConflictError: 409,
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
     StoreUnavailableError: 503,
     BeatGridError: 400,
 }
@@ -78,12 +80,18 @@ class ErrorBody(BaseModel):
                       examples=["InputError"])
     problems: list[ProblemItem] | None = Field(
         None, description="every schema problem (ValidationError only)")
+    current_version: str | None = Field(
+        None, description="the current version of what was edited (a stale write, 409)")
 
 
 #: What each documented error status means, in the OpenAPI.
 ERROR_STATUS_TEXT: dict[int, str] = {
+    401: "No credentials, or credentials that do not name an active account",
+    403: "The account's role does not allow this (the error names the role needed)",
     404: "The project, or a layer, community, grid or camera named, does not exist",
-    409: "The request contradicts the current state (a locked grid, a stale edit)",
+    409: "The request contradicts the current state (a locked grid, a stale edit: "
+         "``current_version`` and the ``ETag`` header give the current version)",
+    415: "A write whose body is not application/json",
     413: "The request body is larger than the endpoint accepts",
     422: "Bad input: a parameter, body key or value the endpoint does not accept",
     503: "The store (database) cannot be reached",
@@ -132,6 +140,8 @@ def error_body(exc: BeatGridError) -> dict[str, Any]:
     {'error': 'grid G1 is locked', 'fix': 'unlock it first', 'type': 'ConflictError'}
     """
     body: dict[str, Any] = {"error": exc.message, "fix": exc.fix, "type": type(exc).__name__}
+    if isinstance(exc, StaleVersionError):
+        body["current_version"] = exc.current
     if isinstance(exc, ValidationError):
         body["problems"] = [
             {"severity": p.severity, "layer": p.layer, "row_id": plain(p.row_id),
@@ -151,8 +161,13 @@ def error_response(exc: BeatGridError, *, status: int | None = None,
     >>> r.status_code, r.body
     (413, b'{"error":"the body is too large","fix":"send less","type":"InputError"}')
     """
+    extra = dict(headers or {})
+    if isinstance(exc, StaleVersionError) and exc.current is not None:
+        extra.setdefault("ETag", f'"{exc.current}"')
+    if isinstance(exc, AuthenticationError):
+        extra.setdefault("WWW-Authenticate", 'Bearer realm="beatgrid"')
     return JSONResponse(status_code=status_of(exc) if status is None else status,
-                        content=error_body(exc), headers=dict(headers or {}) or None)
+                        content=error_body(exc), headers=extra or None)
 
 
 #: Longest value quoted in full in an error message.

@@ -55,6 +55,37 @@ class ConflictError(BeatGridError):
     """The request contradicts the current state (a locked grid, a stale edit...)."""
 
 
+class StaleVersionError(ConflictError):
+    """A write started from a version that is no longer the current one.
+
+    Parameters
+    ----------
+    message, fix
+        As :class:`BeatGridError`.
+    current
+        The current version (the client re-reads it and redoes its change).
+
+    Examples
+    --------
+    >>> err = StaleVersionError("plan 3 is at version 7, not 5", fix="reload", current="7")
+    >>> err.current
+    '7'
+    """
+
+    def __init__(self, message: str, *, fix: str | None = None, current: str | None = None
+                 ) -> None:
+        super().__init__(message, fix=fix)
+        self.current = current
+
+
+class AuthenticationError(BeatGridError):
+    """No credentials, or credentials that do not name an active account."""
+
+
+class PermissionDeniedError(BeatGridError):
+    """The account's role does not allow what was asked (names the role needed)."""
+
+
 class PolicyError(BeatGridError):
     """A settings or policy file is invalid: names the key, the value and the fix."""
 

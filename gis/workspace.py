@@ -21,6 +21,8 @@ from typing import Any
 import pandas as pd
 
 from beatgrid.gis import schema
+from beatgrid.gis.accounts import Accounts
+from beatgrid.gis.audit import AuditLog
 from beatgrid.gis.config import Config, default_config
 from beatgrid.gis.io.store import BBox, Store
 
@@ -41,6 +43,16 @@ class Workspace:
         self.config = config if config is not None else default_config()
         self._cache: dict[tuple[Any, str], pd.DataFrame] = {}
         self._lock = threading.Lock()
+
+    @property
+    def accounts(self) -> Accounts:
+        """The project's users, roles and tokens (:class:`~beatgrid.gis.accounts.Accounts`)."""
+        return Accounts(self.store.records, settings=self.config.core)
+
+    @property
+    def audit(self) -> AuditLog:
+        """The project's audit log (:class:`~beatgrid.gis.audit.AuditLog`)."""
+        return AuditLog(self.store.records)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.store.location!r})"
@@ -106,7 +118,11 @@ class Workspace:
         ValidationError
             Every problem at once; nothing is written.
         """
-        self.store.write_layers(layers, append=append, validate=validate, meta=meta)
+        with self.store.locked():
+            before = self.store.state() if self.store.exists() else None
+            rows = self.store.write_layers(layers, append=append, validate=validate, meta=meta)
+            self.audit.write_layers(list(layers), rows, before=before, after=self.store.state(),
+                                    mode="append" if append else "replace")
 
     def update(self, names: Sequence[str],
                change: Callable[[dict[str, pd.DataFrame]], Mapping[str, pd.DataFrame]], *,
@@ -142,7 +158,7 @@ class Workspace:
         """
         with self.store.locked():
             out = dict(change(self.read(names)))
-            self.store.write_layers(out, validate=validate, meta=meta)
+            self.write(out, validate=validate, meta=meta)
         return out
 
     def validate(self) -> schema.ValidationReport:

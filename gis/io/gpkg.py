@@ -31,8 +31,9 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io.gpkg_files import atomic_replace, check_bbox, check_header, reading
 from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S, FileProjectLock
+from beatgrid.gis.io.records import Records
 from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORT_COLUMNS, IMPORTS_TABLE, META_TABLE,
                                      SCHEMA_VERSION, BBox, Frame, check_derived_names,
                                      check_storage_crs, derived_epsg, first_storage_epsg,
@@ -87,6 +89,24 @@ class GeoPackageStore:
             raise InputError(f"project {str(self.path)!r} is not a GeoPackage",
                              fix="give a project path ending in .gpkg")
         self.lock = FileProjectLock(self.path, timeout_s=lock_timeout_s)
+        self._records: Records | None = None
+        #: file states reached by writes of the service tables alone -> the layers' state
+        self._same_layers: dict[Any, Any] = {}
+
+    @property
+    def records(self) -> Records:
+        """The service tables in the file (accounts, audit, plans), created on first use.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> Project.sample().store.records.schema is None
+        True
+        """
+        if self._records is None:
+            self._records = Records.for_file(self.path, lock=self.locked,
+                                             quiet_lock=self._records_write)
+        return self._records
 
     def locked(self) -> FileProjectLock:
         """The project's lock, to hold from a read to the write that depends on it.
@@ -229,6 +249,10 @@ class GeoPackageStore:
         >>> store.state() == store.state()
         True
         """
+        raw = self._file_state()
+        return (str(self.path.resolve()), self._same_layers.get(raw, raw))
+
+    def _file_state(self) -> tuple[tuple[int, int, int] | None, ...]:
         state: list[tuple[int, int, int] | None] = []
         for p in (self.path, self.path.with_name(self.path.name + "-wal")):
             try:
@@ -236,7 +260,20 @@ class GeoPackageStore:
                 state.append((st.st_ino, st.st_mtime_ns, st.st_size))
             except OSError:
                 state.append(None)
-        return (str(self.path.resolve()), tuple(state))
+        return tuple(state)
+
+    @contextlib.contextmanager
+    def _records_write(self) -> Iterator[None]:
+        """Around a write of the service tables only (under the lock): the layers'
+        :meth:`state` stays what it was, so cached layers stay valid."""
+        with self.lock:
+            before = self._file_state()
+            yield
+            after = self._file_state()
+            if after != before:
+                self._same_layers[after] = self._same_layers.get(before, before)
+                while len(self._same_layers) > 64:
+                    self._same_layers.pop(next(iter(self._same_layers)))
 
     # -- reading ---------------------------------------------------------------------
     def read_layer(self, name: str, *, bbox: BBox | None = None,

@@ -53,6 +53,7 @@ from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io import pg_tables
 from beatgrid.gis.io.gpkg import GeoPackageStore
 from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S, AdvisoryLock
+from beatgrid.gis.io.records import Records
 from beatgrid.gis.io.pg_connect import (DatabaseError, Url, check_schema_name, dispose_engines,
                                         engine_for, mask_url, transaction)
 from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORTS_TABLE, META_TABLE, SCHEMA_VERSION,
@@ -104,6 +105,15 @@ class PostGISStore:
         self.schema = check_schema_name(schema)
         self.lock_timeout_s = lock_timeout_s
         self._edit_lock: AdvisoryLock | None = None
+        self._records: Records | None = None
+
+    @property
+    def records(self) -> Records:
+        """The service tables in the project's schema (``beatgrid db upgrade`` makes them)."""
+        if self._records is None:
+            self._records = Records(engine_for(self.url), schema=self.schema, lock=self.locked,
+                                    location=self.location)
+        return self._records
 
     def locked(self) -> AdvisoryLock:
         """The project's lock, to hold from a read to the write that depends on it.

@@ -51,6 +51,7 @@ import pandas as pd
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.io.gpkg import GeoPackageStore
 from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S
+from beatgrid.gis.io.records import Records
 from beatgrid.gis.io.writing import DERIVED_LAYERS, BBox, Frame
 
 __all__ = ["DERIVED_LAYERS", "BBox", "Frame", "GeoPackageStore", "Store", "is_database_url",
@@ -209,6 +210,19 @@ class Store(Protocol):
         >>> before = store.state()
         >>> _ = store.write_layers({"staff": store.read_layer("staff")})
         >>> store.state() != before
+        True
+        """
+        ...
+
+    @property
+    def records(self) -> Records:
+        """The service tables (accounts, tokens, audit log, plans) of the project.
+
+        Examples
+        --------
+        >>> from beatgrid.gis import Project
+        >>> from beatgrid.gis.io.records import Records
+        >>> isinstance(Project.sample().store.records, Records)
         True
         """
         ...

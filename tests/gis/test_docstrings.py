@@ -18,10 +18,15 @@ import beatgrid.layers
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: Alembic's scripts run inside Alembic only (its environment and the migrations).
+ALEMBIC_SCRIPTS = ("beatgrid.gis.io.migrations.env", "beatgrid.gis.io.migrations.versions")
+
+
 def _modules():
     for package in (beatgrid.gis, beatgrid.layers, beatgrid.api):
         for info in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
-            yield info.name
+            if not info.name.startswith(ALEMBIC_SCRIPTS):
+                yield info.name
 
 
 @pytest.mark.parametrize("name", sorted(_modules()))
