@@ -38,6 +38,7 @@ from beatgrid.gis.coverage.workflow import CoverageAnalysis
 from beatgrid.gis.errors import NotFoundError
 from beatgrid.gis.grids.workflow import GridPlanning
 from beatgrid.gis.io.store import Store, open_store
+from beatgrid.gis.plans import PlanBook
 from beatgrid.gis.policing.workflow import Policing
 from beatgrid.gis.sample import generate_district
 from beatgrid.gis.workspace import Workspace
@@ -63,6 +64,12 @@ class Project(Workspace):
     grids : GridPlanning
     coverage : CoverageAnalysis
     policing : Policing
+    plans : PlanBook
+        Grid plans with drafts, history and publication.
+    accounts : Accounts
+        Users, roles and tokens.
+    audit : AuditLog
+        Every write, who made it and when.
     """
 
     def __init__(self, store: Store, *, config: Config | None = None) -> None:
@@ -70,6 +77,7 @@ class Project(Workspace):
         self.grids = GridPlanning(self)
         self.coverage = CoverageAnalysis(self)
         self.policing = Policing(self)
+        self.plans = PlanBook(self)
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
