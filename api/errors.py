@@ -31,7 +31,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from beatgrid.api.rendering import plain
 from beatgrid.gis.errors import (AuthenticationError, BeatGridError, ConflictError, CRSError,
                                  InputError, NotFoundError, PermissionDeniedError, PolicyError,
-                                 StaleVersionError, StoreUnavailableError, ValidationError)
+                                 StaleVersionError, StoreUnavailableError, ValidationError,
+                                 VersionRequiredError)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ STATUS: dict[type[BeatGridError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     AuthenticationError: 401,
+    VersionRequiredError: 428,
     PermissionDeniedError: 403,
     StoreUnavailableError: 503,
     BeatGridError: 400,
@@ -92,6 +94,8 @@ ERROR_STATUS_TEXT: dict[int, str] = {
     409: "The request contradicts the current state (a locked grid, a stale edit: "
          "``current_version`` and the ``ETag`` header give the current version)",
     415: "A write whose body is not application/json",
+    428: "A change that does not say which version it started from: send If-Match with "
+         "the ETag read",
     413: "The request body is larger than the endpoint accepts",
     422: "Bad input: a parameter, body key or value the endpoint does not accept",
     503: "The store (database) cannot be reached",

@@ -32,7 +32,8 @@ import sqlalchemy as sa
 
 from beatgrid.gis.io.records import AUDIT, Records, dumps, now_utc
 
-__all__ = ["Actor", "AuditLog", "acting_as", "current_actor", "record", "version_tag"]
+__all__ = ["Actor", "AuditLog", "acting_as", "current_actor", "record", "set_actor",
+           "version_tag"]
 
 
 def version_tag(state: Any) -> str | None:
@@ -95,6 +96,23 @@ def acting_as(name: str, role: str) -> Iterator[Actor]:
         yield actor
     finally:
         _ACTOR.reset(token)
+
+
+def set_actor(name: str, role: str) -> Actor:
+    """Make ``name`` the acting user for the rest of the current context.
+
+    For a context that ends by itself (the service's per-request context); elsewhere
+    use :func:`acting_as`, which restores the previous actor.
+
+    Examples
+    --------
+    >>> import contextvars
+    >>> contextvars.copy_context().run(set_actor, "zhou", "viewer").name
+    'zhou'
+    """
+    actor = Actor(name=name, role=role)
+    _ACTOR.set(actor)
+    return actor
 
 
 def record(conn: sa.engine.Connection, *, action: str, target_kind: str,

@@ -78,6 +78,10 @@ class StaleVersionError(ConflictError):
         self.current = current
 
 
+class VersionRequiredError(BeatGridError):
+    """A change that does not say which version it started from (``If-Match``)."""
+
+
 class AuthenticationError(BeatGridError):
     """No credentials, or credentials that do not name an active account."""
 

@@ -35,10 +35,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from beatgrid.gis.errors import StoreUnavailableError
+from beatgrid.gis.errors import NotFoundError, StoreUnavailableError
 
-__all__ = ["AUDIT", "METADATA", "PLANS", "PLAN_STEPS", "Records", "TOKENS", "USERS",
-           "dumps", "now_utc"]
+__all__ = ["AUDIT", "METADATA", "PLANS", "PLAN_STEPS", "Records", "SERVICE_TABLES", "TOKENS",
+           "USERS", "copy_records", "dumps", "now_utc"]
 
 METADATA = sa.MetaData()
 
@@ -160,6 +160,7 @@ class Records:
         self.location = location
         self._current = False
         self._guard = threading.Lock()
+        self.path: Path | None = None
 
     @classmethod
     def for_file(cls, path: str | Path, *, lock: Any, quiet_lock: Any = None) -> Records:
@@ -178,9 +179,15 @@ class Records:
         def _timeout(dbapi_conn: Any, _: Any) -> None:
             dbapi_conn.execute("PRAGMA busy_timeout = 30000")
 
-        return cls(engine, schema=None, lock=lock, location=str(path), quiet_lock=quiet_lock)
+        records = cls(engine, schema=None, lock=lock, location=str(path), quiet_lock=quiet_lock)
+        records.path = Path(path)
+        return records
 
     def _connect(self) -> sa.engine.Connection:
+        if self.path is not None and not self.path.exists():  # SQLite would make an empty file
+            raise NotFoundError(f"project {self.location!r} does not exist",
+                                fix="create it with `beatgrid sample --out` or "
+                                    "`beatgrid import`")
         conn = self.engine.connect()
         if self.schema is not None:
             conn = conn.execution_options(schema_translate_map={None: self.schema})
@@ -199,7 +206,7 @@ class Records:
         """
         from beatgrid.gis.io.migrations import current_revision
 
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return current_revision(conn, schema=self.schema)
 
     def upgrade(self) -> str:
@@ -210,8 +217,9 @@ class Records:
         from beatgrid.gis.io.migrations import head_revision, upgrade
 
         with self._lock_of():
-            with self.engine.begin() as conn:
-                upgrade(conn, schema=self.schema)
+            with self._connect() as conn:
+                with conn.begin():
+                    upgrade(conn, schema=self.schema)
         self._current = True
         return head_revision()
 
@@ -261,3 +269,41 @@ class Records:
         """The project's lock (to span a read of the tables and a layer write)."""
         lock: AbstractContextManager[Any] = self._project_lock()
         return lock
+
+
+#: The service tables, in the order they are copied.
+SERVICE_TABLES = (USERS, TOKENS, AUDIT, PLANS, PLAN_STEPS)
+
+
+def copy_records(source: Records, target: Records) -> dict[str, int]:
+    """Copy every service table from one store to another (replacing the target's rows).
+
+    Both are brought to the newest revision first; the target's copy is one
+    transaction. Returns the rows copied per table.
+
+    Examples
+    --------
+    >>> from beatgrid.gis import Project
+    >>> a, b = Project.sample(), Project.sample()
+    >>> _ = a.accounts.add("wang", role="planner")
+    >>> copy_records(a.store.records, b.store.records)["beatgrid_users"]
+    1
+    >>> [u.name for u in b.accounts.users()]
+    ['wang']
+    """
+    source.require_current(auto=source.schema is None)
+    target.require_current(auto=True)
+    with source.reading() as conn:
+        rows = {t.name: [dict(r._mapping) for r in conn.execute(sa.select(t)).all()]
+                for t in SERVICE_TABLES}
+    with target.writing() as conn:
+        for table in reversed(SERVICE_TABLES):
+            conn.execute(table.delete())
+        for table in SERVICE_TABLES:
+            if rows[table.name]:
+                conn.execute(table.insert(), rows[table.name])
+            if conn.dialect.name == "postgresql" and "id" in table.c:  # ids copied as they are
+                top = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+                conn.execute(sa.text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, false)"),
+                             {"t": f'"{target.schema}".{table.name}', "v": int(top) + 1})
+    return {name: len(values) for name, values in rows.items()}

@@ -138,7 +138,6 @@ def test_beats_geojson_for_map_views(client, gaps):
 
 @pytest.mark.parametrize("body,content_type", [
     ("[officers]\nper_beat = 3\n", "application/toml"),
-    ("[officers]\nper_beat = 3\n", None),
     ('{"officers": {"per_beat": 3}}', "application/json"),
     ('{"officers.per_beat": 3}', "application/json"),
     ('"[officers]\\nper_beat = 3"', "application/json"),          # TOML text as a JSON string
@@ -153,6 +152,11 @@ def test_post_policy_as_toml_or_json(client, body, content_type):
     assert all(row["officers_required"] == 3 for row in rows)
     assert all(("officers_per_beat" in row["failed_rules"]) == (row["officers_actual"] < 3)
                for row in rows)
+
+
+def test_an_untyped_policy_body_is_refused_as_browsers_send_it_cross_site(client):
+    r = client.post("/staffing", content=b"[officers]\nper_beat = 3\n")
+    assert r.status_code == 415 and "application/json" in r.json()["fix"]
 
 
 def test_post_without_body_is_the_shipped_policy(client, gaps):
