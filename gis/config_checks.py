@@ -5,7 +5,9 @@ A settings file or mapping comes from a user (``--settings``, ``--policy``, the 
 tables nested thousands deep. :func:`~beatgrid.gis.config.merge_checked` refuses
 those with a :class:`~beatgrid.gis.errors.PolicyError` before any computation sees
 them, using the checks here; every message quotes values with :func:`shown`, which
-never fails and stays short.
+never fails and stays short. :func:`check_schema_settings` checks the ``core`` keys
+that name layers and columns of the schema (``[validation.plausible_maximum]``,
+``[import.column_synonyms]``).
 
 Examples
 --------
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from beatgrid.gis.errors import PolicyError
+from beatgrid.gis.layer_specs import LAYER_ORDER, LAYERS, column_name_key, format_number
 
 #: Largest number a settings value may hold in size: 2**53, the largest integer a float
 #: holds exactly (bigger ones are typing slips, and overflow the computations).
@@ -160,5 +163,75 @@ def check_numbers(value: Any, *, source: str, key: str, default: Any = None) -> 
                           fix=f"give a number {like}")
 
 
+def _check_plausible_maxima(section: Mapping[str, Any], source: str) -> None:
+    table = (section.get("validation") or {}).get("plausible_maximum") or {}
+    for layer, columns in table.items():
+        key = f"validation.plausible_maximum.{layer}"
+        if layer not in LAYERS:
+            raise PolicyError(f"{source}: {key!r} names no layer (value {shown(columns)})",
+                              fix="use one of: " + ", ".join(LAYER_ORDER))
+        spec = LAYERS[layer]
+        open_to = [c.name for c in spec.columns if c.plausible_maximum is not None]
+        if not isinstance(columns, Mapping):
+            raise PolicyError(f"{source}: {key!r} must be a table, got {shown(columns)}",
+                              fix=f"write [{key}] with lines column = number")
+        for name, value in columns.items():
+            dotted = f"{key}.{name}"
+            if name not in open_to:
+                why = ("is not a column of the layer" if name not in spec.column_names
+                       else "has no plausible maximum (its bounds are hard, or it is not a "
+                            "number)")
+                raise PolicyError(f"{source}: {dotted!r} {why}",
+                                  fix="give one of: " + (", ".join(open_to) or "(none)"))
+            col = spec.column(name)
+            low = float(col.minimum if col.minimum is not None else 0)
+            if not is_plain_number(value) or value <= low:
+                raise PolicyError(
+                    f"{source}: {dotted!r} has value {shown(value)}: it must be a number above "
+                    f"the column's minimum {format_number(low)}",
+                    fix=f"give a number above {format_number(low)} (the schema's is "
+                        f"{format_number(col.plausible_maximum)})")
+
+
+def _check_column_synonyms(section: Mapping[str, Any], source: str) -> None:
+    table = (section.get("import") or {}).get("column_synonyms") or {}
+    for layer, columns in table.items():
+        seen: dict[str, str] = {}
+        for column, names in (columns or {}).items():
+            key = f"import.column_synonyms.{layer}.{column}"
+            for name in names:
+                if not isinstance(name, str) or not column_name_key(name):
+                    raise PolicyError(
+                        f"{source}: {key!r} holds {shown(name)}: not a column name",
+                        fix=f"give {key!r} a list of column names as text, e.g. ['朝向']")
+                other = seen.setdefault(column_name_key(name), column)
+                if other != column:
+                    raise PolicyError(
+                        f"{source}: {name!r} is listed for both {layer}.{other} and "
+                        f"{layer}.{column} in 'import.column_synonyms.{layer}'",
+                        fix="list each name under one column of the layer")
+
+
+def check_schema_settings(section: Mapping[str, Any], source: str) -> None:
+    """Value checks of the ``core`` settings that name layers and columns.
+
+    ``[validation.plausible_maximum]``: known layers and columns that have a plausible
+    maximum, numbers above the column's minimum; ``[import.column_synonyms]``: names
+    are non-empty text, each standing for one column of its layer. Run by
+    :meth:`beatgrid.gis.config.Config.load` on the ``core`` section.
+
+    Examples
+    --------
+    >>> check_schema_settings({"validation": {"plausible_maximum": {
+    ...     "cameras": {"direction": 400}}}}, "my.toml")
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: my.toml: 'validation.plausible_maximum.cameras.direction' has no plausible maximum (its bounds are hard, or it is not a number) Fix: give one of: range_m, height_m, focal_length_mm, sensor_width_mm, resolution_h_px
+    """
+    _check_plausible_maxima(section, source)
+    _check_column_synonyms(section, source)
+
+
 __all__ = ["MAX_NUMBER", "MAX_DEPTH", "MAX_SETTINGS_BYTES", "long_number_at", "shown",
-           "check_depth", "is_plain_number", "check_numbers"]
+           "check_depth", "is_plain_number", "check_numbers",
+           "check_schema_settings"]

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -487,3 +488,36 @@ def empty_layer(layer: str, *, crs: Any = 4490) -> pd.DataFrame:
         return pd.DataFrame(data)
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
+
+
+def column_name_key(name: Any) -> str:
+    """A column name as compared with the ``[import] column_synonyms``: no case, spaces, ``_-:``.
+
+    Examples
+    --------
+    >>> column_name_key(" Camera_Direction "), column_name_key("安装-高度")
+    ('cameradirection', '安装高度')
+    """
+    return "".join(ch for ch in str(name).strip().lower() if ch not in " _-:：")
+
+
+def plausible_maxima(layer: str, settings: Mapping[str, Any] | None) -> dict[str, float]:
+    """``{column: plausible maximum}`` of ``layer``: the schema's, with the settings' overrides.
+
+    ``settings`` is the ``core`` settings section (``[validation.plausible_maximum]``);
+    None gives the schema's values.
+
+    Examples
+    --------
+    >>> plausible_maxima("buildings", None)["households"]
+    10000
+    >>> plausible_maxima("buildings", {"validation": {"plausible_maximum": {
+    ...     "buildings": {"households": 20000}}}})["households"]
+    20000
+    """
+    spec = get_spec(layer)
+    out: dict[str, float] = {c.name: c.plausible_maximum for c in spec.columns
+                             if c.plausible_maximum is not None}
+    given = ((settings or {}).get("validation") or {}).get("plausible_maximum") or {}
+    out.update({str(k): v for k, v in (given.get(layer) or {}).items() if k in out})
+    return out

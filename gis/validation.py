@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -31,7 +31,8 @@ import shapely
 from beatgrid.gis.crs import coordinate_problems, distant_layers, validation_settings
 from beatgrid.gis.errors import Problem, ValidationError
 from beatgrid.gis.layer_specs import (LAYERS, POLYGON, PREVENTABLE_CATEGORIES, STORAGE_EPSG,
-                                      Column, LayerSpec, format_number, get_spec)
+                                      Column, LayerSpec, format_number, get_spec,
+                                      plausible_maxima)
 from beatgrid.gis.references import check_references, row_ids
 
 #: Largest magnitude an int column holds exactly (values beyond are out of any range).
@@ -121,7 +122,9 @@ def _range_problems(spec: LayerSpec, col: Column, raw: pd.Series, num: pd.Series
             spec, ids.iloc[pos], col.name, _scalar(raw.iloc[pos]),
             f"value is implausible: more than {format_number(col.plausible_maximum)}",
             f"give {col.name!r} a value in its range: {col.range_text} (a unit or column "
-            f"mix-up? map the right source column with --map SRC={col.name})"))
+            f"mix-up? map the right source column with --map SRC={col.name}; if such "
+            f"values are real, raise [validation.plausible_maximum] {spec.name}.{col.name} "
+            "in a settings file)"))
     return problems
 
 
@@ -160,7 +163,8 @@ def conform_layer(
     check_coordinates
         Check the coordinates against the CRS's area of use (default).
     settings
-        The ``core`` settings section (default: the shipped one), for the tolerance.
+        The ``core`` settings section (default: the shipped one): the ``[validation]``
+        tolerance of the coordinates and the ``plausible_maximum`` overrides.
 
     Returns
     -------
@@ -180,6 +184,7 @@ def conform_layer(
     problems: list[Problem] = []
     out = df.copy()
     ids = row_ids(out, spec.id_column)
+    maxima = plausible_maxima(spec.name, {"validation": validation_settings(settings)})
 
     # -- columns: required present, optional defaulted, types cast ---------------------
     for col in spec.columns:
@@ -198,7 +203,9 @@ def conform_layer(
                 spec, ids[idx], col.name, _scalar(out.at[idx, col.name]),
                 f"value is not of type {col.dtype}", f"put a value of type {col.dtype} in {col.name!r}"))
         if col.dtype in ("int", "float") and col.minimum is not None:
-            problems.extend(_range_problems(spec, col, raw, _to_float(raw).where(~bad), ids))
+            ranged = (replace(col, plausible_maximum=maxima[col.name])
+                      if col.name in maxima else col)
+            problems.extend(_range_problems(spec, ranged, raw, _to_float(raw).where(~bad), ids))
         lost = raw.notna() & ~bad & cast.isna()  # beyond an int: reported as out of range
         out[col.name] = cast
         if col.default is not None and not col.required:

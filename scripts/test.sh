@@ -38,7 +38,8 @@ t0=$SECONDS
 #   libatomic1: the node binary inside Playwright's pip wheel needs it (a minimal Debian
 #               lacks it: "Connection closed while reading from the driver")
 #   fonts-*:    headless Chromium renders Latin and Chinese map labels (screenshots)
-EXTRA_DEBS=(libatomic1 fonts-liberation fonts-wqy-microhei)
+#   poppler-utils: pdftoppm and pdftotext check the PDF of `beatgrid report`
+EXTRA_DEBS=(libatomic1 fonts-liberation fonts-wqy-microhei poppler-utils)
 export BEATGRID_CHROMIUM="${BEATGRID_CHROMIUM:-/usr/bin/chromium}"
 pkgs=("${EXTRA_DEBS[@]}")
 [ -x "$BEATGRID_CHROMIUM" ] || pkgs+=(chromium)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from beatgrid.gis import Project, schema
+from beatgrid.gis import Config, Project, schema
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.io.china_coords import COORD_SYSTEMS
 from beatgrid.gis.io.export import export_layer
@@ -18,7 +18,7 @@ from beatgrid.gis.io.importers import import_layer
 from beatgrid.gis.io.osm import import_osm
 from beatgrid.gis.io.store import open_store
 
-from beatgrid.api.commands._common import add_project, ensure_parent
+from beatgrid.api.commands._common import add_project, add_settings, ensure_parent
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +50,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--allow-empty", action="store_true",
                    help="let a file without features replace the layer (empty it); "
                         "refused otherwise")
+    add_settings(p, name="import and validation (settings.toml)")
     p.set_defaults(func=run_import)
 
     p = sub.add_parser("export", help="export a layer to GeoJSON, GeoPackage or CSV")
@@ -86,7 +87,12 @@ def parse_column_map(pairs: list[str], *, option: str = "--map",
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """``beatgrid import``: a layer from a file, or buildings, streets and cameras from OSM."""
+    """``beatgrid import``: a layer from a file, or buildings, streets and cameras from OSM.
+
+    ``--settings`` overrides the shipped ``settings.toml`` (the ``core`` section:
+    ``[import]``, e.g. a city's ``column_synonyms``, and ``[validation]``).
+    """
+    core = Config.load(core=args.settings).core
     if args.layer == "osm":
         given = [opt for opt, value in (
             ("--map", args.column_map), ("--map-values", args.value_map),
@@ -97,18 +103,20 @@ def run_import(args: argparse.Namespace) -> int:
             raise InputError(f"import osm does not take {', '.join(given)}",
                              fix="OSM tags are read as documented and OSM is WGS-84: drop "
                                  "these options (only --append applies)")
-        counts = import_osm(open_store(args.project), args.file, append=args.append)
+        counts = import_osm(open_store(args.project, settings=core), args.file,
+                            append=args.append, settings=core)
         print(f"imported into {args.project}: " +
               ", ".join(f"{n:,} {layer}" for layer, n in counts.items()))
         return 0
     schema.get_spec(args.layer)  # unknown layer: clear error before reading the file
     value_map = parse_column_map(args.value_map, option="--map-values",
                                  example="category=codes.csv")
-    rows = import_layer(open_store(args.project), args.layer, args.file, append=args.append,
-                        allow_empty=args.allow_empty, source_layer=args.source_layer,
-                        lon_col=args.lon_col, lat_col=args.lat_col, coords=args.coords,
+    rows = import_layer(open_store(args.project, settings=core), args.layer, args.file,
+                        append=args.append, allow_empty=args.allow_empty,
+                        source_layer=args.source_layer, lon_col=args.lon_col,
+                        lat_col=args.lat_col, coords=args.coords,
                         column_map=parse_column_map(args.column_map),
-                        value_map=value_map or None, crs=args.crs)
+                        value_map=value_map or None, crs=args.crs, settings=core)
     mode = "appended to" if args.append else "replaced"
     print(f"{args.layer}: {rows:,} features {mode} in {args.project} (source coords "
           f"{args.coords})")

@@ -17,8 +17,8 @@ from beatgrid.gis.io.gpkg_files import check_file
 from beatgrid.gis.io.store import open_store
 from beatgrid.gis.sample import MIN_HOUSEHOLDS, generate_district
 
-from beatgrid.api.commands._common import (add_project, ensure_parent, non_negative_int,
-                                           positive_int, print_table, seed)
+from beatgrid.api.commands._common import (add_project, add_settings, ensure_parent,
+                                           non_negative_int, positive_int, print_table, seed)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_project(p)
     p.add_argument("--csv", metavar="FILE.csv", help="also write every problem to a CSV file")
     p.add_argument("--limit", type=non_negative_int, default=200, help="problems printed at most (default 200)")
+    add_settings(p, name="import and validation (settings.toml)")
     p.set_defaults(func=run_validate)
 
     p = sub.add_parser("info", help="layers, feature counts, CRS and extent of a project")
@@ -77,12 +78,14 @@ def run_validate(args: argparse.Namespace) -> int:
 
     A file that is not a readable GeoPackage (damaged anywhere: SQLite's quick check
     of every page) is an error (exit 2), not a problem of the project's data.
+    ``--settings`` overrides the shipped ``settings.toml`` (``[validation]``: the
+    tolerances and plausible maxima the data are judged by).
     """
-    project = Project.open(args.project)
+    project = Project.open(args.project, core=args.settings)
     if isinstance(project.store, GeoPackageStore):
         check_file(project.store.path)
     layers = project.layers
-    report = schema.validate_project(layers)
+    report = schema.validate_project(layers, settings=project.config.core)
     if args.csv:
         report.to_frame().to_csv(ensure_parent(args.csv), index=False)
     if report.problems:

@@ -12,7 +12,8 @@ its own:
   geometries from a WKT column (:data:`WKT_NAMES`);
 - :func:`apply_column_map` and :func:`match_case`: source columns renamed to schema
   columns;
-- :func:`user_crs`, :func:`single_points`.
+- :func:`declares_crs` (a GeoJSON without a ``crs`` member declares none),
+  :func:`user_crs`, :func:`single_points`.
 
 Examples
 --------
@@ -22,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -35,8 +37,10 @@ import pyproj
 import shapely
 
 from beatgrid.gis import schema
+from beatgrid.gis.config import section_or_default
 from beatgrid.gis.errors import CRSError, InputError
 from beatgrid.gis.io.export import SHAPEFILE_NAMES
+from beatgrid.gis.layer_specs import column_name_key
 
 #: Extension -> reader kind.
 READERS = {".geojson": "vector", ".json": "vector", ".gpkg": "vector", ".shp": "vector",
@@ -49,83 +53,16 @@ LAT_NAMES = ("lat", "latitude", "y", "纬度", "wgs84_lat", "gcj02_lat")
 WKT_NAMES = ("geometry", "wkt", "geom", "the_geom", "shape")
 
 
-#: Source column names that say which schema column they hold, per layer and column
-#: (compared without case, spaces, ``_``, ``-`` and ``:``). An unmapped column with one
-#: of these names is reported with the ``--map SRC=DST`` that would read it
-#: (:func:`suggest_column_map`); nothing is renamed without the map. A settings file
-#: can replace the table: ``[import.column_synonyms.<layer>]`` ``<column> = [names]``.
-COLUMN_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "cameras": {
-        "id": ("编号", "点位编号", "设备编号", "摄像机编号", "监控编号", "camera_id", "cam_id",
-               "device_id"),
-        "direction": ("朝向", "方向", "方位", "方位角", "拍摄方向", "监控方向", "camera:direction",
-                      "camera_direction", "orientation", "heading", "azimuth", "bearing",
-                      "dir"),
-        "fov_deg": ("视场角", "视角", "水平视场角", "fov", "field_of_view", "view_angle", "hfov"),
-        "range_m": ("监控距离", "可视距离", "有效距离", "range", "view_distance", "view_range"),
-        "height_m": ("高度", "安装高度", "杆高", "height", "camera:height", "mount_height"),
-        "tilt_deg": ("俯角", "俯仰角", "倾角", "tilt", "camera:tilt", "camera:angle", "pitch"),
-        "kind": ("点位类型", "location_type"),
-    },
-    "buildings": {
-        "id": ("编号", "楼栋编号", "建筑编号", "building_id", "bldg_id"),
-        "households": ("户数", "住户数", "总户数", "户数量", "住户", "家庭户数", "households",
-                       "household", "num_households", "hh", "dwellings", "dwelling_units",
-                       "flats", "building:flats"),
-        "levels": ("层数", "楼层", "楼层数", "总层数", "地上层数", "levels", "floors", "storeys",
-                   "stories", "num_floors", "building:levels"),
-        "population_registered": ("户籍人口", "户籍人数", "registered_population"),
-        "population_floating": ("流动人口", "流动人数", "floating_population"),
-        "use": ("用途", "建筑用途", "使用性质", "building_use", "usage"),
-        "address": ("地址", "标准地址", "门牌地址", "addr", "addr:full", "full_address"),
-    },
-    "incidents": {
-        "id": ("编号", "案件编号", "警情编号", "case_number", "case_id", "incident_id",
-               "report_number"),
-        "category": ("类别", "案件类别", "警情类别", "案件类型", "警情类型", "案由", "crime_type",
-                     "offense", "offence", "primary_type", "primary_description",
-                     "offense_description"),
-        "occurred_at": ("发案时间", "案发时间", "报警时间", "接警时间", "date", "datetime",
-                        "occurred", "occurred_on", "date_occurred", "incident_date"),
-        "preventable": ("可防性", "可防性案件", "preventable_case"),
-    },
-    "streets": {
-        "name": ("路名", "道路名称", "street_name", "road_name"),
-        "street_class": ("道路等级", "道路类型", "road_class", "fclass"),
-    },
-    "estates": {
-        "name": ("小区名称", "estate_name"),
-        "is_old": ("老小区", "是否老小区", "old_estate"),
-        "year_built": ("建成年份", "建成年代", "竣工年份", "construction_year"),
-        "stairwells": ("单元数", "楼道数"),
-    },
-    "staff": {
-        "beat_id": ("警务区编号", "警务区", "beat"),
-        "community_officers": ("社区民警", "民警", "officers"),
-        "auxiliaries": ("辅警", "auxiliary_officers"),
-        "floating_managers": ("流管员",),
-        "grid_workers": ("网格员",),
-    },
-    "stations": {"officers_total": ("警力", "民警人数", "警员总数")},
-    "communities": {"code": ("区划代码", "行政区划代码", "统计用区划代码")},
-    "key_places": {"kind": ("场所类型", "place_type")},
-}
-#: Names that say ``name`` in every layer.
-NAME_SYNONYMS = ("名称", "名字", "title")
-
-
-def _normalised(name: Any) -> str:
-    return "".join(ch for ch in str(name).strip().lower() if ch not in " _-:：")
-
-
 def suggest_column_map(columns: Iterable[Any], spec: schema.LayerSpec, *,
                        synonyms: Mapping[str, Mapping[str, Sequence[str]]] | None = None
                        ) -> dict[str, str]:
     """``{source column: schema column}`` for unmapped columns named like a missing schema column.
 
     A source column is suggested for a schema column of ``spec`` that the frame lacks
-    when its name, without case, spaces, ``_``, ``-`` and ``:``, is one of that
-    column's synonyms (:data:`COLUMN_SYNONYMS`, or ``synonyms`` from the settings).
+    when its name, without case, spaces, ``_``, ``-`` and ``:``
+    (:func:`~beatgrid.gis.layer_specs.column_name_key`), is one of that column's names
+    in ``synonyms``: the ``[import] column_synonyms`` table of the ``core`` settings
+    (layer -> column -> names; default the shipped one).
 
     Examples
     --------
@@ -133,19 +70,21 @@ def suggest_column_map(columns: Iterable[Any], spec: schema.LayerSpec, *,
     {'朝向': 'direction', 'Mount Height': 'height_m'}
     >>> suggest_column_map(["id", "direction", "方向"], schema.get_spec("cameras"))
     {}
+    >>> suggest_column_map(["镜头朝向"], schema.get_spec("cameras"),
+    ...                    synonyms={"cameras": {"direction": ["镜头朝向"]}})
+    {'镜头朝向': 'direction'}
     """
-    table = COLUMN_SYNONYMS if synonyms is None else synonyms
-    names = {c: list(v) for c, v in table.get(spec.name, {}).items()}
-    if "name" in spec.column_names:
-        names.setdefault("name", []).extend(NAME_SYNONYMS)
-    present = [c for c in columns]
+    table = (section_or_default(None, "core")["import"]["column_synonyms"]
+             if synonyms is None else synonyms)
+    names = table.get(spec.name) or {}
+    present = list(columns)
     out: dict[str, str] = {}
     for target in spec.column_names:
-        if target in present or target not in names:
+        if target in present or not names.get(target):
             continue
-        wanted = {_normalised(n) for n in names[target]}
+        wanted = {column_name_key(n) for n in names[target]}
         for col in present:
-            if col not in out and col not in spec.column_names and _normalised(col) in wanted:
+            if col not in out and col not in spec.column_names and column_name_key(col) in wanted:
                 out[str(col)] = target
                 break
     return out
@@ -238,6 +177,46 @@ def read_vector(path: Path, *, spec: schema.LayerSpec, source_layer: str | None,
                 and long not in gdf.columns}
         gdf = gdf.rename(columns=back)
     return gdf, source_layer
+
+
+def declares_crs(path: Path) -> bool:
+    """Whether a vector file declares its CRS: False only for a GeoJSON without a ``crs`` member.
+
+    A GeoJSON without a ``crs`` member (RFC 7946 removed it) declares nothing: its
+    coordinates are longitude/latitude by default, which GDAL reads as EPSG:4326, so a
+    ``crs=`` given for such a file is its declaration, not a contradiction. A ``crs``
+    member set to ``null`` declares nothing either. Every other file (with a ``crs``
+    member, or of another format) counts as declaring the CRS it is read with.
+
+    Examples
+    --------
+    >>> import tempfile, json
+    >>> d = Path(tempfile.mkdtemp())
+    >>> feature = {"type": "Feature", "properties": {"crs": "x"},
+    ...            "geometry": {"type": "Point", "coordinates": [359919.0, 3306867.0]}}
+    >>> _ = (d / "a.geojson").write_text(json.dumps(
+    ...     {"type": "FeatureCollection", "features": [feature]}))
+    >>> _ = (d / "b.geojson").write_text(json.dumps(
+    ...     {"type": "FeatureCollection", "features": [feature], "crs": {
+    ...      "type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4550"}}}))
+    >>> declares_crs(d / "a.geojson"), declares_crs(d / "b.geojson")
+    (False, True)
+    """
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return True
+    try:
+        if pyogrio.read_info(path)["driver"] != "GeoJSON":
+            return True
+        found, tail = False, b""
+        with path.open("rb") as f:  # most files have no "crs" anywhere: no parsing then
+            while not found and (chunk := f.read(1 << 20)):
+                found, tail = b'"crs"' in tail + chunk, chunk[-4:]
+        if not found:
+            return False
+        data = json.loads(path.read_bytes())
+    except Exception:  # unreadable here: the reader reports it; keep the file's CRS
+        return True
+    return not (isinstance(data, dict) and data.get("crs") is None)
 
 
 def read_csv_frame(path: Path, encoding: str | None) -> pd.DataFrame:

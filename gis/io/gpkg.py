@@ -68,6 +68,8 @@ class GeoPackageStore:
         (default: the ``core`` setting ``store.stale_temp_hours``).
     lock_timeout_s
         Seconds a writer waits for the project's lock (:meth:`locked`) before giving up.
+    settings
+        The ``core`` settings the writes are validated with (default the shipped ones).
 
     Raises
     ------
@@ -82,8 +84,10 @@ class GeoPackageStore:
     """
 
     def __init__(self, path: str | Path, *, stale_temp_hours: float | None = None,
-                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+                 settings: Mapping[str, Any] | None = None) -> None:
         self.path = Path(path)
+        self.settings = settings
         self.stale_temp_hours = stale_temp_hours
         if self.path.suffix.lower() != ".gpkg":
             raise InputError(f"project {str(self.path)!r} is not a GeoPackage",
@@ -428,6 +432,7 @@ class GeoPackageStore:
             epsg = self.crs()
             present = self._present()
             prepared = prepare_write(layers, epsg=epsg, append=append, validate=validate,
+                                     settings=self.settings,
                                      read_stored=lambda name: self._read(name, present))
             with atomic_replace(self.path, copy=True,
                                 stale_hours=self.stale_temp_hours) as tmp:

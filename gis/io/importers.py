@@ -9,7 +9,8 @@
    whose name says which schema column they hold (``朝向``, ``户数``: the warning gives
    the ``--map``), and replace a city's values by BeatGrid's with ``value_map``;
 3. check the CRS: a file without one is an error unless ``crs=`` is given (BeatGrid
-   never guesses); CSV is EPSG:4326 unless ``crs=`` says otherwise;
+   never guesses); CSV, and GeoJSON without a ``crs`` member, are EPSG:4326 unless
+   ``crs=`` says otherwise;
 4. convert GCJ-02 / BD-09 coordinates to WGS-84 (``coords=``) and record the source
    system in ``attrs["coords_source"]``;
 5. reproject to the storage CRS (EPSG:4490 in China, EPSG:4326 elsewhere);
@@ -52,9 +53,10 @@ from beatgrid.gis.crs import storage_epsg
 from beatgrid.gis.errors import CRSError, InputError, NotFoundError, Problem, ValidationError
 from beatgrid.gis.io import china_coords
 from beatgrid.gis.io.file_readers import (LAT_NAMES, LON_NAMES, READERS, WKT_NAMES,
-                                          apply_column_map, csv_geometry, match_case,
-                                          read_csv_frame, read_vector, reader_kind,
-                                          single_points, suggest_column_map, user_crs)
+                                          apply_column_map, csv_geometry, declares_crs,
+                                          match_case, read_csv_frame, read_vector,
+                                          reader_kind, single_points, suggest_column_map,
+                                          user_crs)
 from beatgrid.gis.io.fill_columns import (EXAMPLES_SHOWN, ValueMap, apply_value_maps,
                                           fill_camera_fields, fill_households, fill_street_class,
                                           fill_street_ids)
@@ -93,12 +95,14 @@ def read_layer_file(path: str | Path, *, layer_name: str, source_layer: str | No
         (AMap/Gaode, Tencent) or ``"bd09"`` (Baidu); converted to WGS-84.
     column_map
         ``{source column: schema column}`` renames, e.g. ``{"编号": "id"}``. Columns
-        left unmapped whose name says which missing schema column they hold
-        (:data:`~beatgrid.gis.io.file_readers.COLUMN_SYNONYMS`: ``朝向``, ``户数``,
+        left unmapped whose name says which missing schema column they hold (the
+        ``[import] column_synonyms`` of ``settings``: ``朝向``, ``户数``,
         ``households``...) are reported in a warning giving the map to add.
     crs
-        CRS of data that have none (CSV, a Shapefile without ``.prj``); a file
-        declaring another CRS is an error. CSV defaults to EPSG:4326.
+        CRS of data that declare none (CSV, a Shapefile without ``.prj``, a GeoJSON
+        without a ``crs`` member, whose RFC 7946 default of longitude/latitude it
+        replaces); a file declaring another CRS is an error. CSV defaults to
+        EPSG:4326. The coordinates must lie in the CRS's area of use either way.
     encoding
         Text encoding of a CSV / Shapefile without ``.cpg`` (CSV tries UTF-8, then
         GB18030).
@@ -109,8 +113,9 @@ def read_layer_file(path: str | Path, *, layer_name: str, source_layer: str | No
         ``--map-values category=codes.csv``). Values not in the map are kept.
     settings
         The ``core`` settings section (``project.config.core``; default the shipped
-        one); uses ``[import] dwelling_size_m2`` and ``inverse_tolerance_m`` (and
-        ``column_synonyms`` when a settings file gives it).
+        one); uses ``[import] dwelling_size_m2``, ``inverse_tolerance_m`` and
+        ``column_synonyms``, and ``[validation]`` (the area of use's tolerance, the
+        plausible maxima).
 
     Returns
     -------
@@ -180,6 +185,8 @@ def read_layer_file(path: str | Path, *, layer_name: str, source_layer: str | No
                         "system", fix="pass crs= (--crs), e.g. EPSG:4490 or EPSG:4326; "
                                       "BeatGrid never guesses it")
                 df = df.set_crs(given_crs)
+            elif given_crs is not None and not declares_crs(path):
+                df = df.set_crs(given_crs, allow_override=True)  # a GeoJSON without 'crs'
             elif given_crs is not None and not df.crs.equals(given_crs, ignore_axis_order=True):
                 raise CRSError(
                     f"{str(path)!r} declares CRS {df.crs.to_string()} but crs={crs!r} was "
@@ -201,7 +208,7 @@ def read_layer_file(path: str | Path, *, layer_name: str, source_layer: str | No
             df = china_coords.to_wgs84(df, source=coords,
                                        tolerance_m=float(imports["inverse_tolerance_m"]))
         if len(df) and not df.geometry.isna().all():
-            df = df.to_crs(storage_epsg(df, layer=layer_name))
+            df = df.to_crs(storage_epsg(df, layer=layer_name, settings=settings))
         elif df.crs.to_epsg() not in schema.STORAGE_EPSG:
             df = df.to_crs(4326)
         if spec.geometry_types == schema.POINT:
@@ -220,7 +227,7 @@ def read_layer_file(path: str | Path, *, layer_name: str, source_layer: str | No
                              notes=notes)
 
     # -- schema ----------------------------------------------------------------------------
-    out, problems = schema.conform_layer(df, layer_name)
+    out, problems = schema.conform_layer(df, layer_name, settings=settings)
     if layer_name == "buildings":
         problems = [dataclasses.replace(
             p, fix="add a households column (--map SRC=households), or a levels column so "
@@ -374,7 +381,7 @@ def import_layer(project: str | Path | Store, layer: str, file: str | Path, *,
     >>> import_layer(os.path.join(d, "p.gpkg"), "cameras", os.path.join(d, "c.csv"))
     1
     """
-    store = open_store(project)
+    store = open_store(project, settings=options.get("settings"))
     gdf = read_layer_file(file, layer_name=layer, **options)
     if len(gdf) == 0 and not append and not allow_empty:
         stored = (len(store.read_layer(layer))

@@ -116,20 +116,20 @@ def _keep_types(gdf: gpd.GeoDataFrame, layer: str, notes: list[str]) -> gpd.GeoD
 
 
 def _finish(attrs: pd.DataFrame, gdf: gpd.GeoDataFrame, layer: str, epsg: int,
-            notes: list[str]) -> gpd.GeoDataFrame:
+            notes: list[str], settings: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
     """Attach geometry, reproject to storage, conform; drop unrepairable geometries."""
     out = gpd.GeoDataFrame(attrs.reset_index(drop=True),
                            geometry=gdf.geometry.reset_index(drop=True), crs=gdf.crs)
     if out.crs.to_epsg() != epsg:
         out = out.to_crs(epsg)
-    conformed, problems = schema.conform_layer(out, layer)
+    conformed, problems = schema.conform_layer(out, layer, settings=settings)
     bad_ids = {p.row_id for p in problems if p.severity == "error" and p.column == "geometry"
                and p.row_id is not None}
     if bad_ids:
         notes.append(f"{len(bad_ids)} feature(s) with unrepairable geometry (e.g. cut at the "
                      "extract's edge) skipped")
         conformed, problems = schema.conform_layer(
-            out[~out["id"].isin(bad_ids)].reset_index(drop=True), layer)
+            out[~out["id"].isin(bad_ids)].reset_index(drop=True), layer, settings=settings)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ValidationError(problems)
@@ -176,11 +176,14 @@ def buildings_layer(raw: gpd.GeoDataFrame, *, settings: Mapping[str, Any], epsg:
         raw, area_m2=area, dwelling_size_m2=float(imp["dwelling_size_m2"]),
         default_levels=float(imp["default_levels"]),
         residential_tags=imp["residential_building_tags"], notes=notes)
-    return _finish(attrs, raw, "buildings", epsg, notes)
+    return _finish(attrs, raw, "buildings", epsg, notes, settings)
 
 
-def streets_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str]) -> gpd.GeoDataFrame:
+def streets_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str],
+                  settings: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
     """The ``streets`` layer from the pyrosm network (see :func:`read_osm`).
+
+    ``settings`` is the ``core`` section (``[validation]``; default the shipped one).
 
     Examples
     --------
@@ -192,11 +195,14 @@ def streets_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str]) -> gpd.
     [['way/5', 'lane']]
     """
     raw = _keep_types(raw, "streets", notes)
-    return _finish(norm.normalise_streets(raw), raw, "streets", epsg, notes)
+    return _finish(norm.normalise_streets(raw), raw, "streets", epsg, notes, settings)
 
 
-def cameras_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str]) -> gpd.GeoDataFrame:
+def cameras_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str],
+                  settings: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
     """The ``cameras`` layer from ``man_made=surveillance`` nodes (see :func:`read_osm`).
+
+    ``settings`` is the ``core`` section (``[validation]``; default the shipped one).
 
     Examples
     --------
@@ -213,7 +219,8 @@ def cameras_layer(raw: gpd.GeoDataFrame, *, epsg: int, notes: list[str]) -> gpd.
             notes.append(f"{int((~keep).sum())} surveillance node(s) that are not cameras "
                          "(e.g. guards) skipped")
         raw = raw[keep].reset_index(drop=True)
-    return _finish(norm.normalise_cameras(raw, notes=notes), raw, "cameras", epsg, notes)
+    return _finish(norm.normalise_cameras(raw, notes=notes), raw, "cameras", epsg, notes,
+                   settings)
 
 
 def read_osm(path: str | Path, *, settings: Mapping[str, Any] | None = None,
@@ -268,9 +275,9 @@ def read_osm(path: str | Path, *, settings: Mapping[str, Any] | None = None,
         if name == "buildings":
             gdf = buildings_layer(raw[name], settings=cfg, epsg=epsg, notes=notes)
         elif name == "streets":
-            gdf = streets_layer(raw[name], epsg=epsg, notes=notes)
+            gdf = streets_layer(raw[name], epsg=epsg, notes=notes, settings=cfg)
         else:
-            gdf = cameras_layer(raw[name], epsg=epsg, notes=notes)
+            gdf = cameras_layer(raw[name], epsg=epsg, notes=notes, settings=cfg)
         gdf.attrs.update({"source": str(path), "coords_source": "wgs84"})
         out[name] = gdf
         if notes:

@@ -85,6 +85,8 @@ class PostGISStore:
         The PostgreSQL schema holding the project (created by the first write).
     lock_timeout_s
         Seconds a writer waits for the project's lock (:meth:`locked`) before giving up.
+    settings
+        The ``core`` settings the writes are validated with (default the shipped ones).
 
     Raises
     ------
@@ -100,8 +102,10 @@ class PostGISStore:
     """
 
     def __init__(self, url: Url, *, schema: str = DEFAULT_SCHEMA,
-                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+                 lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
+                 settings: Mapping[str, Any] | None = None) -> None:
         self.url = url
+        self.settings = settings
         self.schema = check_schema_name(schema)
         self.lock_timeout_s = lock_timeout_s
         self._edit_lock: AdvisoryLock | None = None
@@ -348,6 +352,7 @@ class PostGISStore:
                 return stored
 
             prepared = prepare_write(layers, epsg=epsg, append=append, validate=validate,
+                                     settings=self.settings,
                                      read_stored=read_stored)  # refused: rolls back
             pg_tables.write_meta(conn, self.schema, {
                 "schema_version": SCHEMA_VERSION, "crs_epsg": epsg, "updated_at": utc_now()})

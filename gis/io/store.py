@@ -329,12 +329,12 @@ def open_store(target: str | Path | Store, *, schema: str | None = None,
         # database is opened, not by every command that works on a GeoPackage.
         from beatgrid.gis.io.postgis import PostGISStore
 
-        return PostGISStore(str(target), lock_timeout_s=wait,
+        return PostGISStore(str(target), lock_timeout_s=wait, settings=settings,
                             **({"schema": schema} if schema else {}))
     path = Path(target)
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"project {str(target)!r} is not a GeoPackage",
                          fix="give a project path ending in .gpkg, or a postgresql:// URL")
     hours = store_settings.get("stale_temp_hours")
-    return GeoPackageStore(path, lock_timeout_s=wait,
+    return GeoPackageStore(path, lock_timeout_s=wait, settings=settings,
                            stale_temp_hours=float(hours) if hours is not None else None)

@@ -176,8 +176,24 @@ class PlanBook:
                         name=str(plan["name"]), owner=str(plan["owner"]),
                         status=str(plan["status"]), version=int(plan["version"]),
                         step=int(plan["head"]), last_step=int(last), totals=totals,
-                        violations=editor.check(), unassigned_units=unassigned,
+                        violations=self._violations(editor, state),
+                        unassigned_units=unassigned,
                         remapped=state.remapped)
+
+    @staticmethod
+    def _violations(editor: PlanEditor, state: PlanState,
+                    touched: Sequence[Any] | None = (), *, everything: bool = False
+                    ) -> pd.DataFrame:
+        """The broken rules of the plan: re-checks the ``touched`` grids, or every grid
+        with ``everything`` (or when never checked)."""
+        if state.violations is None or everything or touched is None:
+            state.violations = editor.check()
+        elif touched:
+            kept = state.violations[~state.violations["grid_id"].isin(list(touched))]
+            fresh = editor.check([g for g in touched if g in editor.grid_community])
+            state.violations = fresh if kept.empty else kept if fresh.empty else \
+                pd.concat([kept, fresh], ignore_index=True)
+        return state.violations
 
     def steps(self, plan_id: int) -> list[dict[str, Any]]:
         """The recorded steps of a plan: seq, kind, author, time, summary."""
@@ -220,6 +236,9 @@ class PlanBook:
             editor, state = self._editor(conn, plan)
             try:
                 payload, summary = act(editor, state)
+                touched = summary.get("touched", [summary["grid"]] if "grid" in summary
+                                      else None) if kind != "remove_grid" else None
+                self._violations(editor, state, touched)
                 version = ledger.append_step(conn, int(plan["id"]), expected=int(plan["version"]),
                                              kind=kind, author=author, payload=payload,
                                              summary=summary)

@@ -59,6 +59,9 @@ class PlanState:
         Grid id -> code (as stored when the plan came from the published grids).
     remapped
         The project's buildings changed since the snapshot (labels carried over by building).
+    violations
+        The broken rules of the state's grids once checked (kept with the cached editor
+        and updated for the grids an edit touches).
     """
 
     labels: list[Any]
@@ -66,6 +69,7 @@ class PlanState:
     locked: set[Any] = field(default_factory=set)
     codes: dict[Any, str] = field(default_factory=dict)
     remapped: bool = False
+    violations: pd.DataFrame | None = None
 
 
 def units_fingerprint(units: AtomicUnits) -> str:

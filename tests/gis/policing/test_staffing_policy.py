@@ -69,9 +69,9 @@ def test_stacked_overrides():
 
 @pytest.mark.parametrize("override,key,value_text,fix_text", [
     ({"officers": {"two_officers": 2}}, "officers.two_officers", "2", "officers.per_beat"),
-    ({"officers": {"per_beat": 1.5}}, "officers.per_beat", "1.5", "give a int"),
+    ({"officers": {"per_beat": 1.5}}, "officers.per_beat", "1.5", "give an integer"),
     ({"officers": {"per_beat": -1}}, "officers.per_beat", "-1", ">= 0"),
-    ({"auxiliaries": {"per_officer": "1.5"}}, "auxiliaries.per_officer", "'1.5'", "float"),
+    ({"auxiliaries": {"per_officer": "1.5"}}, "auxiliaries.per_officer", "'1.5'", "give a number"),
     ({"auxiliaries": {"rounding": "up"}}, "auxiliaries.rounding", "'up'", "'ceil'"),
     ({"floating_managers": {"floating_per_manager": 0}},
      "floating_managers.floating_per_manager", "0", "> 0"),
@@ -79,7 +79,7 @@ def test_stacked_overrides():
      "0 < value <= 1"),
     ({"workload": {"relief_factor": 0.5}}, "workload.relief_factor", "0.5", ">= 1"),
     ({"workload": {"shift_hours": 7}}, "workload.shift_hours", "7", "8"),
-    ({"workload": {"enabled": "yes"}}, "workload.enabled", "'yes'", "bool"),
+    ({"workload": {"enabled": "yes"}}, "workload.enabled", "'yes'", "give true or false"),
     ({"workload": {"handling_hours": {"arson": 2.0}}}, "workload.handling_hours.arson", "2.0",
      "burglary"),
     ({"workload": {"handling_hours": {"burglary": -2.0}}}, "workload.handling_hours.burglary",
