@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: The order of the sections in the README.
 PAGES = ["architecture.md", "sample.md", "import-export.md", "grids.md", "grids-http.md", "http.md",
-         "service.md", "plans.md", "ogc.md", "jobs.md",
+         "service.md", "plans.md", "planner.md", "ogc.md", "jobs.md",
          "coverage.md", "staffing.md", "dashboard.md", "notebooks.md", "qgis.md", "batch.md",
          "maps.md", "setup.md"]
 START, END = "<!-- docs:start -->\n", "<!-- docs:end -->"
