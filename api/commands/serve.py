@@ -32,6 +32,8 @@ def run_serve(args: argparse.Namespace) -> int:
     """``beatgrid serve``: a missing or unreadable project is one clear error, before serving."""
     project = open_target(args)
     project.store.list_layers()  # a damaged file or an unusable database: one line, exit 2
+    records = project.store.records  # accounts, plans, audit: created, or at this revision
+    records.require_current(auto=records.schema is None)
     # Lazy on purpose: the web stack (FastAPI, uvicorn and every route) is loaded only
     # to serve, not by every start of the command line.
     import uvicorn
