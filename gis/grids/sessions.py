@@ -1,5 +1,9 @@
-"""Editing sessions: one :class:`~beatgrid.gis.grids.editing.PlanEditor` per community,
-kept while the project is unchanged.
+"""Editing sessions: one :class:`~beatgrid.gis.grids.editing.PlanEditor` per user and
+community, kept while the project is unchanged.
+
+Each user (``owner``) has sessions of their own: one user's unsaved moves are never in
+another's save. (Drafts that several users share, with recorded steps and versions, are
+plans: :mod:`beatgrid.gis.plans`.)
 
 An interactive front end (the map editor of the HTTP service) keeps the edits of each
 community in memory until they are saved: moves re-check only the touched grids on the
@@ -114,8 +118,8 @@ class EditingSessions:
         self.planning = planning
         self.size = size
         self.stale_fix = stale_fix
-        self._sessions: OrderedDict[str, EditingSession] = OrderedDict()
-        self._locks: dict[str, threading.Lock] = {}
+        self._sessions: OrderedDict[tuple[str, str], EditingSession] = OrderedDict()
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -125,13 +129,15 @@ class EditingSessions:
         """The current state of the project's store."""
         return self.planning.project.store.state()
 
-    def _key_lock(self, community_id: str) -> threading.Lock:
+    def _key_lock(self, key: tuple[str, str]) -> threading.Lock:
         with self._lock:
-            return self._locks.setdefault(community_id, threading.Lock())
+            return self._locks.setdefault(key, threading.Lock())
 
     @contextlib.contextmanager
-    def open(self, community_id: str, *, editing: bool) -> Iterator[EditingSession]:
-        """The editing session of a community, built from the stored plan when needed.
+    def open(self, community_id: str, *, editing: bool, owner: str = "local"
+             ) -> Iterator[EditingSession]:
+        """The editing session of ``owner`` on a community, built from the stored plan
+        when needed.
 
         Held exclusively while the ``with`` block runs (edits of one community are
         serialised).
@@ -142,14 +148,15 @@ class EditingSessions:
             With ``editing``: the project was written since the session began and it had
             unsaved edits (the session is dropped; the next call starts afresh).
         """
-        with self._key_lock(community_id):
+        key = (owner, community_id)
+        with self._key_lock(key):
             state = self.state()
             with self._lock:
-                session = self._sessions.get(community_id)
+                session = self._sessions.get(key)
             discarded = 0
             if session is not None and session.state != state:
                 with self._lock:
-                    self._sessions.pop(community_id, None)
+                    self._sessions.pop(key, None)
                 if session.edits and editing:
                     raise ConflictError(
                         f"the project file was written since the editing session of "
@@ -162,12 +169,12 @@ class EditingSessions:
                                          editor=self.planning.editor(community_id),
                                          discarded=discarded)
                 with self._lock:
-                    self._sessions[community_id] = session
+                    self._sessions[key] = session
                     self._evict()
             session.last_used = time.monotonic()
             with self._lock:
-                if community_id in self._sessions:
-                    self._sessions.move_to_end(community_id)
+                if key in self._sessions:
+                    self._sessions.move_to_end(key)
             yield session
 
     def _evict(self) -> None:
@@ -198,7 +205,7 @@ class EditingSessions:
         other sessions of the state written over are still those of the project."""
         done = set(changed)
         with self._lock:
-            for cid, s in self._sessions.items():
+            for (_, cid), s in self._sessions.items():
                 if s.state == old_state and cid not in done:
                     s.state = new_state
 
@@ -212,11 +219,11 @@ class EditingSessions:
         {}
         """
         wanted = None if community_ids is None else set(community_ids)
-        dropped = {}
+        dropped: dict[str, int] = {}
         with self._lock:
-            for cid in list(self._sessions):
-                if wanted is None or cid in wanted:
-                    s = self._sessions.pop(cid)
+            for key in list(self._sessions):
+                if wanted is None or key[1] in wanted:
+                    s = self._sessions.pop(key)
                     if s.edits:
-                        dropped[cid] = s.edits
+                        dropped[key[1]] = dropped.get(key[1], 0) + s.edits
         return dropped
