@@ -28,7 +28,7 @@ from beatgrid.gis.accounts import Role, User
 from beatgrid.gis.errors import ConflictError, PermissionDeniedError
 
 router = APIRouter(tags=["accounts"])
-ERRORS = error_responses(401, 403, 404, 422, 503)
+ERRORS = error_responses(401, 403, 404, 413, 422, 503)
 RoleName = Literal["viewer", "analyst", "planner", "admin"]
 UserName = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -117,7 +117,7 @@ def list_users(project: ProjectDep, principal: Admin) -> list[UserOut]:
     return [user_out(u) for u in project.accounts.users()]
 
 
-@router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 422))
+@router.post("/users", status_code=201, responses=error_responses(401, 403, 409, 413, 422))
 def add_user(body: NewUser, project: ProjectDep, principal: Admin) -> UserOut:
     """Create an account."""
     return user_out(project.accounts.add(body.name, role=body.role, password=body.password))

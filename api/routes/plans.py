@@ -44,8 +44,8 @@ from beatgrid.gis.plans import PlanView
 
 router = APIRouter(tags=["plans"])
 
-ERRORS = error_responses(*COMMON_ERRORS, 401, 403)
-CHANGE_ERRORS = error_responses(*COMMON_ERRORS, 401, 403, 409, 428)
+ERRORS = error_responses(*COMMON_ERRORS, 401, 403, 413)
+CHANGE_ERRORS = error_responses(*COMMON_ERRORS, 401, 403, 409, 413, 428)
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the plan's id")]
 
 #: Largest body of each route (bytes).

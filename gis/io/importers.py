@@ -50,6 +50,7 @@ import pyproj
 from beatgrid.gis import schema
 from beatgrid.gis.config import section_or_default
 from beatgrid.gis.crs import storage_epsg
+from beatgrid.gis.audit import AuditLog
 from beatgrid.gis.errors import CRSError, InputError, NotFoundError, Problem, ValidationError
 from beatgrid.gis.io import china_coords
 from beatgrid.gis.io.file_readers import (LAT_NAMES, LON_NAMES, READERS, WKT_NAMES,
@@ -392,9 +393,14 @@ def import_layer(project: str | Path | Store, layer: str, file: str | Path, *,
             f"{str(file)!r} holds no {layer} features (only a header?): importing it would "
             f"{loss}", fix="check the file (and --source-layer); to empty the layer on "
                            "purpose pass --allow-empty (allow_empty=True)")
-    store.write_layers({layer: gdf}, append=append,
-                       meta={"source": str(file),
-                             "coords": gdf.attrs.get("coords_source", "wgs84"),
-                             "rows": int(len(gdf)),
-                             "source_layer": gdf.attrs.get("source_layer")})
+    with store.locked():
+        before = store.state() if store.exists() else None
+        rows = store.write_layers({layer: gdf}, append=append,
+                                  meta={"source": str(file),
+                                        "coords": gdf.attrs.get("coords_source", "wgs84"),
+                                        "rows": int(len(gdf)),
+                                        "source_layer": gdf.attrs.get("source_layer")})
+        AuditLog(store.records).write_layers([layer], rows, before=before,
+                                             after=store.state(),
+                                             mode="append" if append else "replace")
     return int(len(gdf))
