@@ -21,9 +21,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+
+from beatgrid.gis.progress import Progress
 
 
 class IntArg:
@@ -177,3 +182,49 @@ def ensure_parent(path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress bar (there is none either when stdout is not a terminal)."""
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar (none either when the output is not a terminal)")
+
+
+def wants_bar(args: argparse.Namespace) -> bool:
+    """Whether to draw a progress bar: stdout and stderr are terminals and no ``--quiet``."""
+    if getattr(args, "quiet", False):
+        return False
+    try:
+        return sys.stdout.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):   # replaced or closed streams
+        return False
+
+
+@contextmanager
+def progress_bar(args: argparse.Namespace, what: str) -> Iterator[Progress | None]:
+    """A progress callback drawing a bar on stderr while the block runs (rich).
+
+    Yields None (no bar) when :func:`wants_bar` says so: a pipe, a file or ``--quiet``;
+    the bar is erased when the block ends, so only the report stays on the terminal.
+
+    Examples
+    --------
+    >>> with progress_bar(argparse.Namespace(quiet=True), "coverage") as progress:
+    ...     progress is None
+    True
+    """
+    if not wants_bar(args):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (BarColumn, Progress as Bar, TaskProgressColumn, TextColumn,
+                               TimeElapsedColumn)
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+             TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=1.0)
+
+        def update(fraction: float, message: str) -> None:
+            bar.update(task, completed=fraction, description=f"{what}: {message}")
+
+        yield update

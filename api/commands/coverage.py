@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from beatgrid.api.commands._common import (add_map, add_project, add_settings, ensure_parent,
-                                           non_negative_int, positive_float, positive_int,
-                                           print_table)
+from beatgrid.api.commands._common import (add_map, add_project, add_quiet, add_settings,
+                                           ensure_parent, non_negative_int, positive_float,
+                                           positive_int, print_table, progress_bar)
 from beatgrid.gis import Project
 from beatgrid.layers.coverage_map import save_coverage_map
 
@@ -42,6 +42,7 @@ def register(sub: Any) -> None:
                    help="only the whole visible area per camera (faster)")
     p.add_argument("--top", type=non_negative_int, default=10, help="old estates listed (default 10)")
     p.add_argument("--tiles", help="basemap for --map (default none: fully offline)")
+    add_quiet(p)
     p.set_defaults(func=run_coverage)
 
     cams = sub.add_parser("cameras", help="camera planning (recommend new cameras)")
@@ -63,6 +64,7 @@ def register(sub: Any) -> None:
     add_map(r)
     add_settings(r, name="coverage")
     r.add_argument("--tiles", help="basemap for --map (default none: fully offline)")
+    add_quiet(r)
     r.set_defaults(func=run_recommend)
 
 
@@ -70,8 +72,10 @@ def run_coverage(args: argparse.Namespace) -> int:
     """``beatgrid coverage``: analyse, write the layers (and the map), then report."""
     started = time.perf_counter()
     project = Project.open(args.project, coverage=args.settings)
-    res = project.coverage.analyse(profile=args.profile, zones=args.zones,
-                                   levels=not args.no_levels, save=True, out=args.out)
+    with progress_bar(args, "coverage") as progress:
+        res = project.coverage.analyse(profile=args.profile, zones=args.zones,
+                                       levels=not args.no_levels, save=True, out=args.out,
+                                       progress=progress)
     target = Path(args.out) if args.out else Path(args.project)
     took = time.perf_counter() - started
     map_path = None
@@ -110,9 +114,10 @@ def run_recommend(args: argparse.Namespace) -> int:
     """``beatgrid cameras recommend``: recommend, write the layers (and the map), report."""
     started = time.perf_counter()
     project = Project.open(args.project, coverage=args.settings)
-    res = project.coverage.recommend(budget=args.budget, estate=args.estate,
-                                     method=args.method, time_limit=args.time_limit,
-                                     save=True, out=args.out)
+    with progress_bar(args, "cameras recommend") as progress:
+        res = project.coverage.recommend(budget=args.budget, estate=args.estate,
+                                         method=args.method, time_limit=args.time_limit,
+                                         save=True, out=args.out, progress=progress)
     target = Path(args.out) if args.out else Path(args.project)
     took = time.perf_counter() - started
     map_path = None

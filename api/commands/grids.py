@@ -20,9 +20,9 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from beatgrid.api.commands._common import (add_map, add_project, add_settings, ensure_parent,
-                                           non_negative_int, positive_float, positive_int,
-                                           print_table, seed)
+from beatgrid.api.commands._common import (add_map, add_project, add_quiet, add_settings,
+                                           ensure_parent, non_negative_int, positive_float,
+                                           positive_int, print_table, progress_bar, seed)
 from beatgrid.gis.grids.band import Band
 from beatgrid.gis.grids.checks import format_violations
 from beatgrid.gis.grids.metrics import format_summary
@@ -64,6 +64,7 @@ def register(sub: Any) -> None:
                         "one per CPU for big jobs)")
     q.add_argument("--dry-run", action="store_true", help="print the result, write nothing")
     add_map(q)
+    add_quiet(q)
     q.set_defaults(func=run_generate)
 
     q = gsub.add_parser("check", help="list every violation of the grid rules (exit 1 if any)")
@@ -116,8 +117,9 @@ def _print_issues(result: GeneratedPlan) -> None:
     issues = result.plan.issues
     if len(issues) == 0:
         return
-    print(f"{len(issues)} communit{'y' if len(issues) == 1 else 'ies'} without a "
-          "fully valid plan (closest plan written):")
+    n = issues["community_id"].nunique()
+    kept = "closest plan written" if result.saved else "closest plan shown, nothing written"
+    print(f"{n} communit{'y' if n == 1 else 'ies'} without a fully valid plan ({kept}):")
     for _, r in issues.iterrows():
         meaning, fix = REASONS.get(r["reason"], ("", ""))
         print(f"  {r['community_id']}: {r['reason']} - {r['detail']} "
@@ -127,11 +129,12 @@ def _print_issues(result: GeneratedPlan) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     """``beatgrid grids generate``."""
     project = _open(args)
-    result = project.grids.generate(
-        communities=args.community, min_households=args.min_households,
-        max_households=args.max_households, target_households=args.target_households,
-        seed=args.seed, stable=args.stable, respect_locked=not args.ignore_locked,
-        workers=args.workers, save=not args.dry_run)
+    with progress_bar(args, "grids generate") as progress:
+        result = project.grids.generate(
+            communities=args.community, min_households=args.min_households,
+            max_households=args.max_households, target_households=args.target_households,
+            seed=args.seed, stable=args.stable, respect_locked=not args.ignore_locked,
+            workers=args.workers, save=not args.dry_run, progress=progress)
     return _report_plan(args, project, result)
 
 

@@ -23,8 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from beatgrid.api.commands._common import (FloatArg, IntArg, add_map, add_project, ensure_parent,
-                                           non_negative_int, positive_int, print_table, share)
+from beatgrid.api.commands._common import (FloatArg, IntArg, add_map, add_project, add_quiet,
+                                           ensure_parent, non_negative_int, positive_int,
+                                           print_table, progress_bar, share)
 from beatgrid.gis.policing.policy import policy_sections
 from beatgrid.gis.policing.rules import NOT_JUDGED, SHORTFALL_LEVELS
 from beatgrid.gis.project import Project
@@ -85,6 +86,7 @@ def register(sub: Any) -> None:
     _add_limit(p)
     add_map(p)
     _add_tiles(p)
+    add_quiet(p)
     p.set_defaults(func=run_staffing)
 
     p = sub.add_parser("alignment", help="multi-grid alignment of governance grids with beats",
@@ -175,7 +177,10 @@ def _print_lines(lines: list[str]) -> None:
 # -- staffing ------------------------------------------------------------------------------
 
 def run_staffing(args: argparse.Namespace) -> int:
-    res = _open(args).policing.assess(period_days=args.period_days, snap_m=args.snap_m)
+    project = _open(args)
+    with progress_bar(args, "staffing") as progress:
+        res = project.policing.assess(period_days=args.period_days, snap_m=args.snap_m,
+                                      progress=progress)
     g = res.gaps
     written = (_write_csv(g, args.out, "staffing")
                + _write_csv(res.areas, args.areas_out, "responsibility areas")

@@ -42,21 +42,27 @@ import math
 from typing import Annotated, Any, Literal, get_args
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
+from beatgrid.api.auth import Analyst, Reader
 from beatgrid.api.cache import ResultCache
 from beatgrid.api.deps import CacheDep, ProjectDep, known_params
 from beatgrid.api.errors import COMMON_ERRORS, error_responses, invalid
-from beatgrid.api.limits import BodyLimit
+from beatgrid.api.jobs import respond
+from beatgrid.api.limits import CEILINGS, BodySetting, LimitsDep, RequestLimits
 from beatgrid.api.params import Blank, choice
 from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_dict,
                                     geojson_response, json_response, plain, records)
+from beatgrid.api.routes.jobs import ASYNC_RESPONSES, PREFER_PARAMETER
+from beatgrid.gis.config import default_config
 from beatgrid.gis.coverage.analysis import CoverageResult
 from beatgrid.gis.coverage.placement import PlacementResult
 from beatgrid.gis.coverage.workflow import LAYERS, CameraViews
 from beatgrid.gis.errors import InputError
+from beatgrid.gis.progress import Progress
 from beatgrid.gis.project import Project
 
 router = APIRouter(responses=error_responses(*COMMON_ERRORS))
@@ -65,19 +71,19 @@ router = APIRouter(responses=error_responses(*COMMON_ERRORS))
 ZoneType = Literal["estate", "grid", "beat", "station", "community"]
 #: Zone types of ``GET /coverage/stats``.
 ZONE_TYPES: tuple[str, ...] = get_args(ZoneType)
-#: Largest ``budget`` of ``POST /cameras/recommend``.
-MAX_BUDGET = 500
-#: Longest ILP ``time_limit`` (seconds) of ``POST /cameras/recommend``.
-MAX_TIME_LIMIT_S = 600.0
-#: Most cameras in one ``GET /coverage/views``.
-MAX_VIEW_CAMERAS = 200
-#: Largest body of ``POST /cameras/recommend``, in bytes.
-MAX_BODY_BYTES = 16 * 1024
+#: Largest ``budget`` of ``POST /cameras/recommend`` (the request model's bound;
+#: ``[service] max_budget`` may lower it).
+MAX_BUDGET = int(CEILINGS["max_budget"])
+#: Longest ILP ``time_limit`` (seconds) of ``POST /cameras/recommend`` (the model's bound;
+#: ``[service] max_ilp_time_limit_s`` may lower it).
+MAX_TIME_LIMIT_S = float(CEILINGS["max_ilp_time_limit_s"])
 #: Largest ``top`` of ``GET /coverage/estate_risk``.
 MAX_TOP = 1_000_000
-#: Body limits of the routes (:mod:`beatgrid.api.limits`).
-BODY_LIMITS = {"/cameras/recommend": BodyLimit(
-    MAX_BODY_BYTES, fix='send a small JSON object such as {"budget": 16}')}
+#: Body limits of the routes (:mod:`beatgrid.api.limits`; ``[service.body_bytes]``).
+BODY_LIMITS = {"/cameras/recommend": BodySetting(
+    "cameras_recommend", fix='send a small JSON object such as {"budget": 16}')}
+#: Documented answers of the long routes besides their own (:mod:`beatgrid.api.jobs`).
+LONG = {"responses": ASYNC_RESPONSES, "openapi_extra": {"parameters": [PREFER_PARAMETER]}}
 #: What ``POST /cameras/recommend`` says when given query parameters.
 BODY_HINT = "no query parameters (the body holds them)"
 
@@ -156,79 +162,116 @@ class RecommendBody(BaseModel):
 # --------------------------------------------------------------------------------------
 
 @router.get("/coverage/stats", tags=["coverage"],
-            dependencies=[Depends(known_params("zone_type"))])
-def coverage_stats(project: ProjectDep, cache: CacheDep,
-                   zone_type: Annotated[ZoneType | None, Blank, Query(
-                       description="estate, grid, beat, station or community "
-                                   "(default: every zone)")] = None) -> Response:
+            dependencies=[Depends(known_params("zone_type"))], **LONG)
+async def coverage_stats(request: Request, project: ProjectDep, cache: CacheDep,
+                         principal: Reader, zone_type: Annotated[ZoneType | None, Blank, Query(
+                             description="estate, grid, beat, station or community "
+                                         "(default: every zone)")] = None) -> Response:
     """Coverage figures per zone: open space seen per quality level, cameras, households."""
     kind = choice("zone_type", zone_type, ZONE_TYPES, None)
-    selection = analysis(project, cache).stats_for(kind)
-    return json_response(records(selection.frame), list(selection.notes))
+
+    def work(progress: Progress) -> Response:
+        selection = analysis(project, cache, progress).stats_for(kind)
+        return json_response(records(selection.frame), list(selection.notes))
+
+    return await respond(request, principal, kind="coverage.stats", work=work)
 
 
-@router.get("/coverage/blind_spots", tags=["coverage"], responses=GEOJSON_RESPONSES,
-            dependencies=[Depends(known_params("estate"))])
-def blind_spots(project: ProjectDep, cache: CacheDep,
-                estate: Annotated[str | None, Query(
-                    description="only this estate's blind spots")] = None) -> Response:
+@router.get("/coverage/blind_spots", tags=["coverage"],
+            dependencies=[Depends(known_params("estate"))],
+            responses={**GEOJSON_RESPONSES, **ASYNC_RESPONSES},
+            openapi_extra=LONG["openapi_extra"])
+async def blind_spots(request: Request, project: ProjectDep, cache: CacheDep,
+                      principal: Reader, estate: Annotated[str | None, Query(
+                          description="only this estate's blind spots")] = None) -> Response:
     """Open space no camera sees (GeoJSON, EPSG:4326), largest first."""
-    return geojson_response(analysis(project, cache).blind_spots_in(estate))
+    return await respond(request, principal, kind="coverage.blind_spots", work=lambda progress:
+                         geojson_response(analysis(project, cache, progress)
+                                          .blind_spots_in(estate)))
 
 
 @router.get("/coverage/estate_risk", tags=["coverage"],
-            dependencies=[Depends(known_params("top"))])
-def estate_risk(project: ProjectDep, cache: CacheDep,
-                top: Annotated[Annotated[int, Field(ge=1, le=MAX_TOP)] | None, Blank, Query(
-                    description="only the first N estates")] = None) -> Response:
+            dependencies=[Depends(known_params("top"))], **LONG)
+async def estate_risk(request: Request, project: ProjectDep, cache: CacheDep,
+                      principal: Reader, top: Annotated[
+                          Annotated[int, Field(ge=1, le=MAX_TOP)] | None, Blank, Query(
+                              description="only the first N estates")] = None) -> Response:
     """Old estates ranked by blind-spot risk, with every component and contribution."""
     n = top
-    res = analysis(project, cache)
-    risk = res.estate_risk if n is None else res.estate_risk.iloc[:n]
-    return json_response(risk_records(risk, res.weights))
+
+    def work(progress: Progress) -> Response:
+        res = analysis(project, cache, progress)
+        risk = res.estate_risk if n is None else res.estate_risk.iloc[:n]
+        return json_response(risk_records(risk, res.weights))
+
+    return await respond(request, principal, kind="coverage.estate_risk", work=work)
 
 
-@router.get("/coverage/views", tags=["coverage"], responses=GEOJSON_RESPONSES,
-            dependencies=[Depends(known_params("camera_id", "level"))])
-def views(project: ProjectDep, cache: CacheDep,
-          camera_id: Annotated[list[str] | None, Query(
-              description="camera id(s): repeat the parameter or separate by commas "
-                          f"(at most {MAX_VIEW_CAMERAS})")] = None,
-          level: Annotated[str | None, Query(
-              description="only this quality level (all = the whole visible area)")] = None
-          ) -> Response:
+@router.get("/coverage/views", tags=["coverage"],
+            dependencies=[Depends(known_params("camera_id", "level"))],
+            responses={**GEOJSON_RESPONSES, **ASYNC_RESPONSES},
+            openapi_extra=LONG["openapi_extra"])
+async def views(request: Request, project: ProjectDep, cache: CacheDep, limits: LimitsDep,
+                principal: Reader, camera_id: Annotated[list[str] | None, Query(
+                    description="camera id(s): repeat the parameter or separate by commas "
+                                "(at most [service] max_view_cameras, 200 by default)")] = None,
+                level: Annotated[str | None, Query(
+                    description="only this quality level (all = the whole visible area)")
+                ] = None) -> Response:
     """The visible area of one or more cameras per quality level (GeoJSON, EPSG:4326)."""
-    ids = camera_ids(camera_id)
-    found: CameraViews = cache.get(project, ("coverage", "views", ids), ["cameras", "buildings"],
-                                   lambda _layers: project.coverage.views(ids))
-    if level:
-        choice("level", level, found.levels, None)
-    return geojson_response(found.at_level(level))
+    ids = camera_ids(camera_id, limits=limits)
+
+    def work(progress: Progress) -> Response:
+        found: CameraViews = cache.get(project, ("coverage", "views", ids),
+                                       ["cameras", "buildings"],
+                                       lambda _layers: project.coverage.views(ids))
+        if level:
+            choice("level", level, found.levels, None)
+        return geojson_response(found.at_level(level))
+
+    return await respond(request, principal, kind="coverage.views", work=work)
 
 
-@router.post("/cameras/recommend", tags=["cameras"], responses=error_responses(413),
+@router.post("/cameras/recommend", tags=["cameras"],
+             responses={**error_responses(413), **ASYNC_RESPONSES},
+             openapi_extra=LONG["openapi_extra"],
              dependencies=[Depends(known_params(none_hint=BODY_HINT))])
-def recommend(body: RecommendBody, project: ProjectDep, cache: CacheDep) -> JSONResponse:
-    """Recommend new cameras (position, direction) for the open space no camera sees."""
+async def recommend(request: Request, body: RecommendBody, project: ProjectDep,
+                    cache: CacheDep, limits: LimitsDep, principal: Analyst) -> Response:
+    """Recommend new cameras (position, direction) for the open space no camera sees.
+
+    With ``Prefer: respond-async``, a background job (202 and its link)."""
     params = body.model_dump()
+    where = "POST /cameras/recommend"
+    limits.check_at_most(where, f"budget {body.budget:,}", body.budget, "max_budget",
+                         fix=f'give a smaller "budget" (at most {limits.max_budget:,})')
+    if body.time_limit is not None:
+        limits.check_at_most(where, f"time_limit {body.time_limit:g} s", body.time_limit,
+                             "max_ilp_time_limit_s", fix=f'give a "time_limit" of at most '
+                                                         f'{limits.max_ilp_time_limit_s:g}')
+    if body.estate is not None:
+        await run_in_threadpool(project.coverage.check_estate, body.estate)
 
-    def compute(_layers: dict[str, pd.DataFrame]) -> PlacementResult:
-        if body.estate is not None:
-            project.coverage.check_estate(body.estate)
-        return project.coverage.recommend(budget=body.budget, estate=body.estate,
-                                          method=body.method or "greedy",
-                                          time_limit=body.time_limit)
+    def work(progress: Progress) -> Response:
+        def compute(_layers: dict[str, pd.DataFrame]) -> PlacementResult:
+            return project.coverage.recommend(budget=body.budget, estate=body.estate,
+                                              method=body.method or "greedy",
+                                              time_limit=body.time_limit, progress=progress)
 
-    key = ("coverage", "recommend") + tuple(sorted(params.items()))
-    res: PlacementResult = cache.get(project, key, LAYERS, compute)
-    return json_response(recommend_body(res, params), recommend_notes(res, params))
+        key = ("coverage", "recommend") + tuple(sorted(params.items()))
+        res: PlacementResult = cache.get(project, key, LAYERS, compute)
+        return json_response(recommend_body(res, params), recommend_notes(res, params))
+
+    return await respond(request, principal, kind="cameras.recommend", work=work)
 
 
-def analysis(project: Project, cache: ResultCache) -> CoverageResult:
+def analysis(project: Project, cache: ResultCache,
+             progress: Progress | None = None) -> CoverageResult:
     """The project's coverage figures (without the views), computed once per project state.
     """
-    result: CoverageResult = cache.get(project, ("coverage", "analysis"), LAYERS,
-                                       lambda _layers: project.coverage.analyse().figures())
+    result: CoverageResult = cache.get(
+        project, ("coverage", "analysis"), LAYERS,
+        lambda _layers: project.coverage.analyse(progress=progress).figures())
     return result
 
 
@@ -236,8 +279,10 @@ def analysis(project: Project, cache: ResultCache) -> CoverageResult:
 # Query parameters
 # --------------------------------------------------------------------------------------
 
-def camera_ids(values: list[str] | None) -> tuple[str, ...]:
-    """The camera ids of ``?camera_id=`` (repeated or comma-separated), each once.
+def camera_ids(values: list[str] | None, *,
+               limits: RequestLimits | None = None) -> tuple[str, ...]:
+    """The camera ids of ``?camera_id=`` (repeated or comma-separated), each once; at
+    most ``limits.max_view_cameras`` (``[service]`` settings; default the shipped ones).
 
     Examples
     --------
@@ -249,9 +294,10 @@ def camera_ids(values: list[str] | None) -> tuple[str, ...]:
         raise InputError("no camera given", fix="add ?camera_id=ID (repeat it, or separate "
                                                 "ids by commas, for several cameras)")
     unique = tuple(dict.fromkeys(ids))
-    if len(unique) > MAX_VIEW_CAMERAS:
-        raise InputError(f"{len(unique):,} cameras asked for, more than {MAX_VIEW_CAMERAS}",
-                         fix=f"ask for at most {MAX_VIEW_CAMERAS} cameras per request")
+    limits = limits or RequestLimits.from_settings(default_config().core)
+    limits.check_at_most("GET /coverage/views", f"{len(unique):,} cameras", len(unique),
+                         "max_view_cameras", fix=f"ask for at most {limits.max_view_cameras:,} "
+                                                 "cameras per request")
     return unique
 
 
@@ -315,4 +361,4 @@ def recommend_notes(res: PlacementResult, params: dict[str, Any]) -> list[str]:
 
 
 __all__ = ["router", "RecommendBody", "risk_records", "recommend_body", "recommend_notes",
-           "ZONE_TYPES", "MAX_BUDGET", "MAX_TIME_LIMIT_S", "MAX_VIEW_CAMERAS", "NOTES_HEADER"]
+           "ZONE_TYPES", "MAX_BUDGET", "MAX_TIME_LIMIT_S", "NOTES_HEADER"]

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -49,33 +49,32 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
+from beatgrid.api.auth import Analyst, Reader
 from beatgrid.api.cache import ResultCache
 from beatgrid.api.deps import CacheDep, ProjectDep, known_params
 from beatgrid.api.errors import COMMON_ERRORS, error_responses, too_long_number
-from beatgrid.api.limits import BodyLimit
+from beatgrid.api.jobs import respond
+from beatgrid.api.limits import BodySetting, LimitsDep
 from beatgrid.api.params import Blank
 from beatgrid.api.rendering import (GEOJSON_RESPONSES, NOTES_HEADER, geojson_response,
                                     json_response, records)
+from beatgrid.api.routes.jobs import ASYNC_RESPONSES, PREFER_PARAMETER
+from beatgrid.gis.config_checks import MAX_DEPTH, check_depth, check_numbers
 from beatgrid.gis.errors import InputError, PolicyError
 from beatgrid.gis.policing.hotspots import HotspotResult
+from beatgrid.gis.policing.policy import policy_sections
 from beatgrid.gis.policing.staffing import StaffingResult
 from beatgrid.gis.policing.workflow import ALIGNMENT_LAYERS, HOTSPOT_LAYERS, STAFFING_LAYERS
+from beatgrid.gis.progress import Progress
 from beatgrid.gis.project import Project
 
 #: Largest ``permutations`` accepted by ``GET /hotspots`` (the time grows linearly).
 MAX_PERMUTATIONS = 9999
-#: Largest policy body accepted by ``POST /staffing``, in bytes.
-MAX_POLICY_BYTES = 64 * 1024
-#: Deepest nesting of a policy body (tables, dotted key parts and lists; the shipped
-#: policy has 3 levels: ``workload.handling_hours.burglary``).
-MAX_POLICY_DEPTH = 8
-#: Largest whole number in a policy body (a 64-bit integer).
-MAX_POLICY_INT = 2 ** 63 - 1
+#: What the messages about a policy body call it.
+POLICY_SOURCE = "staffing policy"
 #: Body limits of the routes (:mod:`beatgrid.api.limits`).
-BODY_LIMITS = {"/staffing": BodyLimit(
-    MAX_POLICY_BYTES, fix="send only the keys that differ from the shipped policy")}
-#: A policy table of any mapping type (:func:`check_shape` answers what it is given).
-M = TypeVar("M", bound=Mapping[str, Any])
+BODY_LIMITS = {"/staffing": BodySetting(
+    "staffing", fix="send only the keys that differ from the shipped policy")}
 #: Zone kinds of ``GET /hotspots``.
 ZoneKind = Literal["auto", "grids", "beats"]
 _POLICY_BODY = {
@@ -109,30 +108,36 @@ router = APIRouter(responses=error_responses(*COMMON_ERRORS))
 # --------------------------------------------------------------------------------------
 
 @router.get("/staffing", tags=["staffing"], dependencies=_NO_PARAMS)
-def staffing(project: ProjectDep, cache: CacheDep) -> Response:
+def staffing(project: ProjectDep, cache: CacheDep, principal: Reader) -> Response:
     """Staffing gaps per beat under the shipped policy, worst first."""
     return _gaps_response(assessment(project, cache, None))
 
 
 @router.post("/staffing", tags=["staffing"], dependencies=_NO_PARAMS,
-             openapi_extra={"requestBody": _POLICY_BODY}, responses=error_responses(413))
-async def staffing_with_policy(request: Request, project: ProjectDep,
-                               cache: CacheDep) -> Response:
-    """Staffing gaps per beat under the policy in the body (TOML, or JSON overrides)."""
+             openapi_extra={"requestBody": _POLICY_BODY, "parameters": [PREFER_PARAMETER]},
+             responses={**error_responses(413), **ASYNC_RESPONSES})
+async def staffing_with_policy(request: Request, project: ProjectDep, cache: CacheDep,
+                               principal: Analyst) -> Response:
+    """Staffing gaps per beat under the policy in the body (TOML, or JSON overrides).
+
+    With ``Prefer: respond-async``, a background job (202 and its link)."""
     body = await request.body()
     override = policy_from_body(body, request.headers.get("content-type", ""))
-    return _gaps_response(await run_in_threadpool(assessment, project, cache, override))
+    if override is not None:     # checked now: a bad policy is refused, not a failed job
+        await run_in_threadpool(lambda: project.config.replace(**policy_sections(override)))
+    return await respond(request, principal, kind="staffing.assess", work=lambda progress:
+                         _gaps_response(assessment(project, cache, override, progress)))
 
 
 @router.get("/staffing/areas", tags=["staffing"], dependencies=_NO_PARAMS)
-def staffing_areas(project: ProjectDep, cache: CacheDep) -> Response:
+def staffing_areas(project: ProjectDep, cache: CacheDep, principal: Reader) -> Response:
     """Gaps summed per responsibility area (shipped policy)."""
     res = assessment(project, cache, None)
     return json_response(rollup_records(res.areas), res.notes)
 
 
 @router.get("/staffing/stations", tags=["staffing"], dependencies=_NO_PARAMS)
-def staffing_stations(project: ProjectDep, cache: CacheDep) -> Response:
+def staffing_stations(project: ProjectDep, cache: CacheDep, principal: Reader) -> Response:
     """Gaps summed per station, with the community officers' share (shipped policy)."""
     res = assessment(project, cache, None)
     return json_response(rollup_records(res.stations), res.notes)
@@ -140,7 +145,7 @@ def staffing_stations(project: ProjectDep, cache: CacheDep) -> Response:
 
 @router.get("/staffing/beats.geojson", tags=["staffing"], dependencies=_NO_PARAMS,
             responses=GEOJSON_RESPONSES)
-def staffing_beats(project: ProjectDep, cache: CacheDep) -> Response:
+def staffing_beats(project: ProjectDep, cache: CacheDep, principal: Reader) -> Response:
     """Beats with severity and required / actual per role, GeoJSON in EPSG:4326."""
     res = assessment(project, cache, None)
     gdf = res.beats.copy()
@@ -151,7 +156,7 @@ def staffing_beats(project: ProjectDep, cache: CacheDep) -> Response:
 
 @router.get("/alignment", tags=["alignment"],
             dependencies=[Depends(refuse_policy_param), Depends(known_params("min_share"))])
-def alignment(project: ProjectDep, cache: CacheDep,
+def alignment(project: ProjectDep, cache: CacheDep, principal: Reader,
               min_share: Annotated[Annotated[float, Field(gt=0, le=1)] | None, Blank, Query(
                   description="aligned when at least this share is in the main beat, "
                               "in (0, 1] (default: policy)")] = None) -> Response:
@@ -170,8 +175,9 @@ def alignment(project: ProjectDep, cache: CacheDep,
 
 @router.get("/hotspots", tags=["hotspots"],
             dependencies=[Depends(refuse_policy_param),
-                          Depends(known_params("zones", "permutations", "preventable"))])
-def hotspots(project: ProjectDep, cache: CacheDep,
+                          Depends(known_params("zones", "permutations", "preventable",
+                                               "snap_m"))])
+def hotspots(project: ProjectDep, cache: CacheDep, limits: LimitsDep, principal: Reader,
              zones: Annotated[ZoneKind | None, Blank, Query(
                  description="grids, beats or auto (default: grids when at least 3 are "
                              "planned)")] = None,
@@ -179,11 +185,22 @@ def hotspots(project: ProjectDep, cache: CacheDep,
                                      Blank, Query(description="Gi* permutations (default: "
                                                               "policy)")] = None,
              preventable: Annotated[bool | None, Blank, Query(
-                 description="preventable cases only")] = None) -> Response:
+                 description="preventable cases only")] = None,
+             snap_m: Annotated[Annotated[float, Field(ge=0, allow_inf_nan=False)] | None, Blank,
+                               Query(description="incidents outside every zone but within "
+                                                 "this many metres of one count in the "
+                                                 "nearest (default: policing "
+                                                 "beats.incident_snap_m; at most [service] "
+                                                 "max_snap_m)")] = None) -> Response:
     """Getis-Ord Gi* per zone, period-on-period change per beat, density peak."""
     kind = zones or "auto"
     perms = permutations
     prev = bool(preventable)
+    if snap_m is not None:
+        limits.check_at_most("GET /hotspots", f"snap_m {snap_m:g}", snap_m, "max_snap_m",
+                             fix=f"give a distance of at most {limits.max_snap_m:g} metres")
+    snap = float(project.config.policing["beats"]["incident_snap_m"] if snap_m is None
+                 else snap_m)
     if kind == "grids":
         planned = len(project.layer("grids"))
         if planned < 3:
@@ -191,9 +208,9 @@ def hotspots(project: ProjectDep, cache: CacheDep,
                              f"{planned}", fix="ask for ?zones=beats, or plan the grids first "
                                                "(beatgrid grids)")
     count = None if perms is None else int(perms)
-    res = cache.get(project, ("hotspots", kind, count, prev), HOTSPOT_LAYERS,
+    res = cache.get(project, ("hotspots", kind, count, prev, snap), HOTSPOT_LAYERS,
                     lambda _layers: project.policing.hotspots(
-                        zones=kind, permutations=count, preventable_only=prev))
+                        zones=kind, permutations=count, preventable_only=prev, snap_m=snap))
     return json_response(hotspot_body(res, res.permutations, prev), res.notes)
 
 
@@ -201,12 +218,13 @@ def hotspots(project: ProjectDep, cache: CacheDep,
 # Computation (cached per project state and policy)
 # --------------------------------------------------------------------------------------
 
-def assessment(project: Project, cache: ResultCache,
-               policy: Mapping[str, Any] | None) -> StaffingResult:
+def assessment(project: Project, cache: ResultCache, policy: Mapping[str, Any] | None,
+               progress: Progress | None = None) -> StaffingResult:
     """``project.policing.assess(policy=...)``, reused while the project is unchanged."""
     key = ("staffing", json.dumps(policy, sort_keys=True, default=str) if policy else None)
-    result: StaffingResult = cache.get(project, key, STAFFING_LAYERS,
-                                       lambda _layers: project.policing.assess(policy=policy))
+    result: StaffingResult = cache.get(
+        project, key, STAFFING_LAYERS,
+        lambda _layers: project.policing.assess(policy=policy, progress=progress))
     return result
 
 
@@ -220,10 +238,12 @@ def policy_from_body(body: bytes, content_type: str) -> dict[str, Any] | None:
     JSON (``Content-Type: application/json``, or a body starting with ``{``): an object
     of overrides, nested tables or dotted keys (``{"officers.per_beat": 2}``), or a
     string holding TOML text. Anything else is read as TOML text. The body's shape is
-    checked here (at most :data:`MAX_POLICY_DEPTH` levels, whole numbers of at most
-    :data:`MAX_POLICY_INT`: :func:`check_shape`); the keys and values are checked when
-    the policy is applied (``project.policing.assess(policy=...)``). The body's size is
-    limited before it is read (``BODY_LIMITS``, :mod:`beatgrid.api.limits`).
+    checked here with the checks every settings file gets
+    (:mod:`beatgrid.gis.config_checks`: at most
+    :data:`~beatgrid.gis.config_checks.MAX_DEPTH` tables or lists deep, dotted key parts
+    included; plain numbers of at most 2**53: :func:`checked`); the keys and values are
+    checked when the policy is applied (``project.policing.assess(policy=...)``). The
+    body's size is limited before it is read (``BODY_LIMITS``, :mod:`beatgrid.api.limits`).
 
     Examples
     --------
@@ -233,10 +253,10 @@ def policy_from_body(body: bytes, content_type: str) -> dict[str, Any] | None:
     {'officers': {'per_beat': 2}}
     >>> policy_from_body(b"  ", "") is None
     True
-    >>> policy_from_body(b'{"a.b.c.d.e.f.g.h.i": 1}', "application/json")  # doctest: +ELLIPSIS
+    >>> policy_from_body(b'{"' + b"a." * 20 + b'b": 1}', "application/json")
     Traceback (most recent call last):
     ...
-    beatgrid.gis.errors.PolicyError: staffing policy: key 'a.b.c.d.e.f.g.h.i...' nests more than 8 levels deep Fix: ...
+    beatgrid.gis.errors.PolicyError: staffing policy: tables or lists are nested more than 16 deep Fix: write the keys of gis/defaults/*.toml, at most a few tables deep
     """
     try:
         text = body.decode("utf-8-sig")
@@ -248,30 +268,49 @@ def policy_from_body(body: bytes, content_type: str) -> dict[str, Any] | None:
     if "json" in content_type.lower() or text.lstrip().startswith("{"):
         override = _json(text)
         if isinstance(override, str):
-            return check_shape(_toml(override))
+            return checked(_toml(override))
         if not isinstance(override, Mapping):
             raise PolicyError(f"the policy body is JSON {type(override).__name__}, not an object",
                               fix='send a JSON object of overrides, e.g. {"officers": '
                                   '{"per_beat": 2}}, or TOML text')
-        return _nest(check_shape(override))
-    return check_shape(_toml(text))
+        check_depth(override, source=POLICY_SOURCE)
+        return checked(_nest(override))
+    return checked(_toml(text))
+
+
+def checked(override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` when it passes the checks every settings value gets
+    (:func:`~beatgrid.gis.config_checks.check_depth`,
+    :func:`~beatgrid.gis.config_checks.check_numbers`).
+
+    Examples
+    --------
+    >>> checked({"officers": {"per_beat": 2}})
+    {'officers': {'per_beat': 2}}
+    >>> checked({"officers": {"per_beat": 10 ** 400}})
+    Traceback (most recent call last):
+    ...
+    beatgrid.gis.errors.PolicyError: staffing policy: 'officers.per_beat' has value <a 401-digit number>: it is too large (at most 2**53 in size) Fix: give a number of a sensible size
+    """
+    check_depth(override, source=POLICY_SOURCE)
+    for key, value in override.items():
+        check_numbers(value, source=POLICY_SOURCE, key=str(key))
+    return override
 
 
 #: The fix of a policy body holding a number no count or threshold can be.
 _NUMBER_FIX = ("give the count or threshold the policy asks for (the shipped staffing.toml "
                "shows each key's default)")
-#: The fix of a policy body nested too deeply.
-_DEPTH_FIX = ("a policy has sections and keys, e.g. [officers] per_beat = 2 (JSON: "
-              '{"officers": {"per_beat": 2}}); see the shipped staffing.toml')
 
 
 def _parse(text: str, *, loads: Callable[[str], Any], kind: str, fix: str) -> Any:
     """``loads(text)``, its failures as :class:`PolicyError` (depth, huge number, syntax)."""
     try:
         return loads(text)
-    except RecursionError:
-        raise PolicyError(f"the policy body nests more than {MAX_POLICY_DEPTH} levels "
-                          "(too deep to read)", fix=_DEPTH_FIX) from None
+    except RecursionError:  # the words of check_depth: the body is deeper than MAX_DEPTH
+        raise PolicyError(f"{POLICY_SOURCE}: tables or lists are nested more than "
+                          f"{MAX_DEPTH} deep", fix="write the keys of gis/defaults/*.toml, "
+                                                   "at most a few tables deep") from None
     except ValueError as exc:       # a decode error, or a number over 4,300 digits
         if too_long_number(exc):
             raise PolicyError("the policy body holds a number of more than 4,300 digits",
@@ -290,37 +329,6 @@ def _toml(text: str) -> dict[str, Any]:
         fix="correct the TOML syntax at the position given, or send JSON overrides with "
             "Content-Type: application/json")
     return parsed
-
-
-def check_shape(override: M) -> M:
-    """``override`` when no key nests over :data:`MAX_POLICY_DEPTH` levels (dotted key
-    parts and lists count) and no whole number is over :data:`MAX_POLICY_INT`.
-
-    Examples
-    --------
-    >>> check_shape({"officers": {"per_beat": 2}})
-    {'officers': {'per_beat': 2}}
-    >>> check_shape({"officers": {"per_beat": 10 ** 400}})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    beatgrid.gis.errors.PolicyError: staffing policy: 'officers.per_beat' is a number larger than 9,223,372,036,854,775,807 Fix: ...
-    """
-    stack: list[tuple[tuple[str, ...], Any]] = [((), override)]
-    while stack:
-        path, value = stack.pop()
-        if len(path) > MAX_POLICY_DEPTH:
-            key = ".".join(path[:MAX_POLICY_DEPTH + 1]) + "..."
-            raise PolicyError(f"staffing policy: key {key!r} nests more than "
-                              f"{MAX_POLICY_DEPTH} levels deep", fix=_DEPTH_FIX)
-        if isinstance(value, Mapping):
-            stack.extend((path + tuple(str(k).split(".")), v) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((path + (f"[{i}]",), v) for i, v in enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool) \
-                and abs(value) > MAX_POLICY_INT:
-            raise PolicyError(f"staffing policy: {'.'.join(path)!r} is a number larger than "
-                              f"{MAX_POLICY_INT:,}", fix=_NUMBER_FIX)
-    return override
 
 
 def _nest(override: Mapping[str, Any]) -> dict[str, Any]:
@@ -446,5 +454,4 @@ def _gaps_response(res: StaffingResult) -> JSONResponse:
 
 __all__ = ["router", "assessment", "policy_from_body", "refuse_policy_param", "records",
            "gap_records", "rollup_records", "split_list", "hotspot_body", "MAX_PERMUTATIONS",
-           "MAX_POLICY_BYTES", "MAX_POLICY_DEPTH", "MAX_POLICY_INT", "BODY_LIMITS",
-           "check_shape", "NOTES_HEADER"]
+           "BODY_LIMITS", "checked", "POLICY_SOURCE", "NOTES_HEADER"]

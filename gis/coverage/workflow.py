@@ -45,6 +45,7 @@ from beatgrid.gis.coverage.visibility import camera_views
 from beatgrid.gis.crs import metric_crs
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.io.store import Store, open_store
+from beatgrid.gis.progress import Progress, report, steps
 from beatgrid.gis.workspace import Workspace
 
 __all__ = ["CoverageAnalysis", "CameraViews", "LAYERS"]
@@ -111,9 +112,14 @@ class CoverageAnalysis:
         """The coverage section of the project's configuration."""
         return self.project.config.coverage
 
-    def layers(self) -> dict[str, pd.DataFrame]:
-        """The project layers the analysis reads (:data:`LAYERS`)."""
-        return self.project.read(list(LAYERS))
+    def layers(self, *, progress: Progress | None = None,
+               share: float = 0.15) -> dict[str, pd.DataFrame]:
+        """The project layers the analysis reads (:data:`LAYERS`).
+
+        ``progress`` is told of each layer read, up to ``share`` of the work.
+        """
+        return {name: self.project.layer(name)
+                for name in steps(progress, LAYERS, end=share, message="reading {item}")}
 
     def _target(self, out: str | Path | Store | None) -> Store:
         if out is None:
@@ -123,7 +129,8 @@ class CoverageAnalysis:
     # -- analysis --------------------------------------------------------------------
     def analyse(self, *, profile: str | None = None, zones: str | None = None,
                 levels: bool = True, save: bool = False,
-                out: str | Path | Store | None = None) -> CoverageResult:
+                out: str | Path | Store | None = None,
+                progress: Progress | None = None) -> CoverageResult:
         """Camera views, coverage figures per zone, blind spots and the old-estate ranking.
 
         Parameters
@@ -140,6 +147,11 @@ class CoverageAnalysis:
             ``coverage_stats`` and ``estate_risk`` (into the project, or ``out``).
         out
             Another GeoPackage (or store) to write them into (implies ``save``).
+        progress
+            Told of each stage (layers read, views and figures, writing:
+            :mod:`beatgrid.gis.progress`); raising
+            :class:`~beatgrid.gis.progress.Cancelled` from it stops the run before
+            anything is written.
 
         Returns
         -------
@@ -155,9 +167,15 @@ class CoverageAnalysis:
         >>> len(res.blind_spots) > 0, res.stats_for("grid").notes
         (True, ('the project has no grids: no grid figures (plan the basic grids with `beatgrid grids`)',))
         """
-        result = analyse_coverage(self.layers(), settings=self.settings, profile=profile,
+        layers = self.layers(progress=progress)
+        cameras = layers["cameras"]
+        report(progress, 0.15, f"views of {len(cameras) if cameras is not None else 0:,} "
+                               "cameras, coverage per zone, blind spots")
+        result = analyse_coverage(layers, settings=self.settings, profile=profile,
                                   zones=zones, levels=levels)
         if save or out is not None:
+            report(progress, 0.95, "writing camera_views, blind_spots, coverage_stats, "
+                                   "estate_risk")
             self._target(out).write_derived(result.derived_layers())
         return result
 
@@ -180,7 +198,8 @@ class CoverageAnalysis:
 
     def recommend(self, *, budget: int, estate: str | None = None, method: str | None = None,
                   time_limit: float | None = None, save: bool = False,
-                  out: str | Path | Store | None = None) -> PlacementResult:
+                  out: str | Path | Store | None = None,
+                  progress: Progress | None = None) -> PlacementResult:
         """New camera poses (position, direction) for the open space no camera sees.
 
         Parameters
@@ -199,6 +218,11 @@ class CoverageAnalysis:
             the project, or ``out``).
         out
             Another GeoPackage (or store) to write them into (implies ``save``).
+        progress
+            Told of each stage (layers read, placing, writing:
+            :mod:`beatgrid.gis.progress`); raising
+            :class:`~beatgrid.gis.progress.Cancelled` from it stops the run before
+            anything is written.
 
         Returns
         -------
@@ -217,9 +241,13 @@ class CoverageAnalysis:
         >>> res.proposals["estate_id"].tolist(), res.info["method"]
         (['E40', 'E40'], 'greedy')
         """
-        result = recommend_cameras(self.layers(), budget=budget, estate=estate, method=method,
+        layers = self.layers(progress=progress)
+        where = f"estate {estate}" if estate else "the district's estates"
+        report(progress, 0.15, f"placing up to {budget:,} cameras in {where}")
+        result = recommend_cameras(layers, budget=budget, estate=estate, method=method,
                                    settings=self.settings, time_limit=time_limit)
         if save or out is not None:
+            report(progress, 0.95, "writing camera_proposals, proposal_effects")
             self._target(out).write_derived({"camera_proposals": result.proposals,
                                              "proposal_effects": result.effects})
         return result

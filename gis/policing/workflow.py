@@ -48,6 +48,7 @@ from beatgrid.gis.policing.beat_plan import BeatPlan, plan_beats
 from beatgrid.gis.policing.hotspots import HotspotResult, hotspots_project
 from beatgrid.gis.policing.policy import policy_sections
 from beatgrid.gis.policing.staffing import StaffingResult, assess_project
+from beatgrid.gis.progress import Progress, report, steps
 from beatgrid.gis.workspace import Workspace
 
 #: Layers :meth:`Policing.assess` and :meth:`Policing.beats` read (the others are never loaded).
@@ -82,7 +83,8 @@ class Policing:
         return f"{type(self).__name__}({self.project.location!r})"
 
     def assess(self, *, policy: str | Path | Mapping[str, Any] | None = None,
-               period_days: float | None = None, snap_m: float | None = None) -> StaffingResult:
+               period_days: float | None = None, snap_m: float | None = None,
+               progress: Progress | None = None) -> StaffingResult:
         """Staffing gaps per beat (required against actual, failed rules, severity).
 
         Rolled up per responsibility area and station; police rooms reviewed. See
@@ -99,6 +101,10 @@ class Policing:
         snap_m
             Incidents outside every beat but within this many metres of one count in
             the nearest (default ``beats.incident_snap_m``).
+        progress
+            Told of each stage (the policy checked, each layer read, the assessment:
+            :mod:`beatgrid.gis.progress`); raising
+            :class:`~beatgrid.gis.progress.Cancelled` from it stops the run.
 
         Returns
         -------
@@ -119,7 +125,9 @@ class Policing:
         '12 beat(s) have no planned grids: grid counts estimated from households'
         """
         config = self._config(policy)
-        layers = self.project.read(list(STAFFING_LAYERS))
+        layers = {name: self.project.layer(name) for name in steps(
+            progress, STAFFING_LAYERS, end=0.3, message="reading {item}")}
+        report(progress, 0.3, "assessing staffing per beat")
         return assess_project(layers, policy=config.policy, settings=config.policing,
                               period_days=period_days, snap_m=snap_m)
 

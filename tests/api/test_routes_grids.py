@@ -382,11 +382,12 @@ def test_bad_input_is_422_naming_the_culprit(client, planned, communities):
     assert units_of(client, a)["unsaved_edits"] == 0              # nothing moved
 
 
-def test_a_body_sent_without_json_content_type_is_read(client, planned, communities):
+def test_a_form_encoded_body_is_refused_as_browsers_send_it_cross_site(client, planned,
+                                                                       communities):
     r = client.post("/grids/save", content='{"community_id": "%s"}' % communities[0],
                     headers={"content-type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 200, r.text
-    assert r.json()["community_id"] == communities[0] and "saved" in r.json()
+    assert r.status_code == 415, r.text
+    assert "application/json" in r.json()["fix"]
 
 
 def test_two_apps_share_no_editing_session(tmp_path):
