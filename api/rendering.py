@@ -3,19 +3,25 @@
 Every capability's route module answers the same way: frames as JSON records (NaN
 as null), layers as GeoJSON in EPSG:4326, and the notes of a computation (for
 example "grid counts estimated") in the ``BeatGrid-Notes`` header as a JSON list.
+
+Layers read through :class:`~beatgrid.gis.io.feature_reads.FeatureReader` are rendered
+feature by feature (:func:`feature_texts`): each feature's GeoJSON text is made once
+per stored state and kept with the layer, so a page or a box costs a join of texts.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from fastapi.responses import JSONResponse, Response
+
+from beatgrid.gis.io.feature_reads import LayerRead
 
 #: Response header carrying the notes of a computation, as a JSON list of strings.
 NOTES_HEADER = "BeatGrid-Notes"
@@ -119,3 +125,52 @@ def json_response(content: Any, notes: Iterable[str] = ()) -> JSONResponse:
 def geojson_response(gdf: gpd.GeoDataFrame, notes: Iterable[str] = ()) -> Response:
     """A GeoJSON answer (EPSG:4326) with the computation's notes."""
     return Response(geojson_text(gdf), media_type=GEOJSON, headers=notes_header(notes))
+
+
+def feature_texts(layer: LayerRead, rows: Sequence[int] | np.ndarray, *,
+                  ids: bool = False, properties: Sequence[str] | None = None) -> list[str]:
+    """The GeoJSON text (EPSG:4326) of each feature of ``rows``, made once per stored state.
+
+    Each text is what :func:`geojson_text` writes for that feature: a page of them
+    joined by :func:`collection_text` equals ``geojson_text(frame.iloc[rows])``. With
+    ``ids`` every feature carries its ``id`` member (the layer's feature id); with
+    ``properties`` only those attributes (made for this call, not kept).
+
+    Examples
+    --------
+    >>> from beatgrid.gis.io.feature_reads import FeatureReader
+    >>> from beatgrid.gis.io.store import open_store
+    >>> beats = FeatureReader(open_store("sample-geodata/ningbo-jiangbei.gpkg")).snapshot().read("beats")
+    >>> text = collection_text(feature_texts(beats, [0, 1]))
+    >>> text == geojson_text(beats.frame.iloc[[0, 1]])
+    True
+    >>> feature_texts(beats, [0], ids=True)[0][:16]
+    '{"id": "B01", "t'
+    """
+    wanted = [int(r) for r in rows]
+    cache: dict[int, str] = {} if properties is not None else layer.memo(("geojson", ids), dict)
+    missing = sorted({r for r in wanted if r not in cache})
+    if missing:
+        frame = layer.memo("epsg4326", lambda: to_4326(layer.frame))
+        part = frame.iloc[missing]
+        if properties is not None:
+            part = part[[*properties, part.geometry.name]]
+        if ids:
+            part = part.set_axis(pd.Index(layer.feature_ids[missing], dtype=object))
+        features = part.to_geo_dict(drop_id=not ids)["features"]
+        for row, feature in zip(missing, features):
+            cache[row] = json.dumps(feature, default=json_default)
+    return [cache[r] for r in wanted]
+
+
+def collection_text(texts: Iterable[str], **members: Any) -> str:
+    """A GeoJSON FeatureCollection from feature texts, with more top-level ``members``.
+
+    Examples
+    --------
+    >>> collection_text(['{"type": "Feature"}'], numberReturned=1)
+    '{"type": "FeatureCollection", "features": [{"type": "Feature"}], "numberReturned": 1}'
+    """
+    extra = "".join(f", {json.dumps(k)}: {json.dumps(v, default=json_default)}"
+                    for k, v in members.items())
+    return '{"type": "FeatureCollection", "features": [' + ", ".join(texts) + "]" + extra + "}"

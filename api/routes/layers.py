@@ -13,6 +13,10 @@
 ``bbox`` is four finite numbers in degrees, ``minlon,minlat,maxlon,maxlat`` with min <
 max, longitudes in [-180, 180] and latitudes in [-90, 90]; a table without geometry
 (``staff``) takes no ``bbox``. Both are refused with 422 and the one error body.
+
+Layers are read through the app's :class:`~beatgrid.gis.io.feature_reads.FeatureReader`
+(``app.state.reader``, set up here and shared with the OGC API routes): read and indexed
+once per stored state, a box is an R-tree query, the features come in the stored order.
 """
 
 from __future__ import annotations
@@ -21,14 +25,17 @@ import json
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+import numpy as np
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response
 
+from beatgrid.api.auth import Reader
 from beatgrid.api.deps import ProjectDep
 from beatgrid.api.errors import COMMON_ERRORS, error_responses, shown
-from beatgrid.api.rendering import GEOJSON_RESPONSES, geojson_response
+from beatgrid.api.rendering import GEOJSON, GEOJSON_RESPONSES, collection_text, feature_texts
 from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError
+from beatgrid.gis.io.feature_reads import FeatureReader
 
 router = APIRouter()
 
@@ -42,6 +49,20 @@ BBox = tuple[float, float, float, float]
 #: What ``bbox`` must be, told by every refusal.
 BBOX_FIX = ("give four comma-separated numbers in degrees, minlon,minlat,maxlon,maxlat, "
             "with min < max, longitudes from -180 to 180 and latitudes from -90 to 90")
+
+
+def setup(app: FastAPI) -> None:
+    """The app's feature reader over its project's store (``app.state.reader``)."""
+    app.state.reader = FeatureReader(app.state.project.store)
+
+
+def get_reader(request: Request) -> FeatureReader:
+    """The app's :class:`FeatureReader`."""
+    reader: FeatureReader = request.app.state.reader
+    return reader
+
+
+ReaderDep = Annotated[FeatureReader, Depends(get_reader)]
 
 
 def parse_bbox(bbox: str | None) -> BBox | None:
@@ -87,20 +108,20 @@ def parse_bbox(bbox: str | None) -> BBox | None:
 
 
 @router.get("/health", responses=error_responses(503))
-def health(project: ProjectDep) -> dict[str, Any]:
+def health(project: ProjectDep, principal: Reader) -> dict[str, Any]:
     """The service is up."""
     return {"status": "ok", "project": project.location, "exists": project.store.exists()}
 
 
 @router.get("/layers", responses=ERRORS)
-def layers(project: ProjectDep) -> list[dict[str, Any]]:
+def layers(project: ProjectDep, principal: Reader) -> list[dict[str, Any]]:
     """Layers, feature counts, geometry types, CRS and extents."""
     result: list[dict[str, Any]] = json.loads(project.info().to_json(orient="records"))
     return result
 
 
 @router.get("/layers/{name}", responses={**GEOJSON_RESPONSES, **ERRORS})
-def layer(project: ProjectDep,
+def layer(reader: ReaderDep, principal: Reader,
           name: Annotated[str, Path(description="a layer of the schema",
                                     json_schema_extra={"enum": list(schema.LAYER_ORDER)})],
           bbox: Annotated[str | None, Query(
@@ -110,23 +131,26 @@ def layer(project: ProjectDep,
                                       description="at most this many features")] = 100_000
           ) -> Response:
     """One layer as GeoJSON (EPSG:4326), or JSON records for a table."""
+    # the features come in the stored order (with a bbox as without)
     spec = schema.get_spec(name)
     box = parse_bbox(bbox)
     if box is not None and not spec.spatial:
         raise InputError(f"layer {name!r} is a table without geometry: bbox does not apply "
                          f"(bbox={shown(bbox)})", fix=f"leave bbox out: GET /layers/{name}")
-    if name not in project.store.list_layers():
+    snap = reader.snapshot()
+    if name not in snap.layers:
         raise NotFoundError(f"layer {name!r} is not in the project",
                             fix="GET /layers lists the layers present")
-    df = project.layer(name, bbox=box)
-    df = df.iloc[:limit]
+    read = snap.read(name)
     if not spec.spatial:
-        return Response(df.to_json(orient="records"), media_type="application/json")
-    return geojson_response(df)
+        return Response(read.frame.iloc[:limit].to_json(orient="records"),
+                        media_type="application/json")
+    rows = read.select(bbox=box) if box is not None else np.arange(len(read.frame))
+    return Response(collection_text(feature_texts(read, rows[:limit])), media_type=GEOJSON)
 
 
 @router.get("/validate", responses=ERRORS)
-def validate(project: ProjectDep) -> dict[str, Any]:
+def validate(project: ProjectDep, principal: Reader) -> dict[str, Any]:
     """Every schema problem of the project."""
     report = project.validate()
     frame = report.to_frame()

@@ -96,8 +96,11 @@ CASES = [
      ["seed", "(400 characters)"], ["give seed from 0 to 4294967295"]),
     ("binary policy", "POST", "/staffing", {"content": bytes(range(256)), "headers": TOML},
      422, ["not UTF-8"], ["UTF-8"]),
-    ("binary grids body", "POST", "/grids/generate", {"content": bytes(range(128, 256))},
-     422, ["not UTF-8"], ["UTF-8"]),
+    ("binary grids body", "POST", "/grids/generate",
+     {"content": bytes(range(128, 256)), "headers": JSON}, 422, ["not UTF-8"], ["UTF-8"]),
+    ("untyped binary grids body", "POST", "/grids/generate",
+     {"content": bytes(range(128, 256))}, 415, ["untyped body is refused"],
+     ["application/json"]),
     # bbox (was a 500 from the GeoPackage's spatial filter)
     *[(f"bbox {box}", "GET", "/layers/buildings", {"params": {"bbox": box}}, 422,
        ["bbox", repr(bad)], ["four comma-separated numbers"])
