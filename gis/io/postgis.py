@@ -191,8 +191,12 @@ class PostGISStore:
 
     def state(self) -> Hashable:
         """The location and the write version, bumped in every write transaction."""
-        with self._transaction("reading") as conn:
-            version = pg_tables.read_meta(conn, self.schema).get(pg_tables.VERSION_KEY)
+        with self._transaction("reading") as conn:  # one indexed row: cheap per request
+            found = conn.execute(sa.text("SELECT to_regclass(:t)"), {
+                "t": pg_tables.quote_table(self.schema, META_TABLE)}).scalar()
+            version = None if found is None else conn.execute(sa.text(
+                f"SELECT value FROM {pg_tables.quote_table(self.schema, META_TABLE)} "
+                "WHERE key = :k"), {"k": pg_tables.VERSION_KEY}).scalar()
         return (self.location, version)
 
     # -- reading ---------------------------------------------------------------------
