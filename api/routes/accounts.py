@@ -37,7 +37,7 @@ BODY_LIMITS: dict[str, Any] = {}
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Login(Strict):

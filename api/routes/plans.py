@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from beatgrid.api.auth import Planner, Reader
@@ -55,7 +54,7 @@ BODY_LIMITS: dict[str, Any] = {}
 class Strict(BaseModel):
     """Request bodies refuse unknown keys."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Versioned(Strict):
@@ -234,12 +233,12 @@ def plan_steps(plan_id: PlanId, project: ProjectDep, principal: Reader) -> list[
     return project.plans.steps(plan_id)
 
 
-@router.get("/plans/{plan_id}/assignment.csv", response_class=PlainTextResponse,
-            responses=ERRORS)
-def plan_assignment(plan_id: PlanId, project: ProjectDep, principal: Reader
-                    ) -> PlainTextResponse:
+@router.get("/plans/{plan_id}/assignment.csv", response_class=Response,
+            responses={**ERRORS, 200: {"content": {"text/csv": {}},
+                                       "description": "building_id,grid_id per building"}})
+def plan_assignment(plan_id: PlanId, project: ProjectDep, principal: Reader) -> Response:
     """The plan as an assignment CSV."""
-    return PlainTextResponse(project.plans.export_csv(plan_id), media_type="text/csv",
+    return Response(project.plans.export_csv(plan_id), media_type="text/csv",
                              headers={"Content-Disposition":
                                       f'attachment; filename="plan-{plan_id}.csv"'})
 

@@ -128,7 +128,8 @@ def bounded(case: Any) -> None:
             body["community_id"] = COMMUNITY
         _wide_band(body)
     if case.path in ("/plans", "/plans/import") and isinstance(body, dict) \
-            and isinstance(body.get("community_id"), str):
+            and isinstance(body.get("community_id"), str) \
+            and 1 <= len(body["community_id"]) <= 64:
         body["community_id"] = COMMUNITY      # a generated plan of a small community
     if case.path == "/plans/{plan_id}/generate" and isinstance(body, dict):
         lo, hi = body.get("min_households"), body.get("max_households")
@@ -152,4 +153,6 @@ def checks_for(case: Any) -> list[Any]:
 @schema.parametrize()
 def test_no_server_error_and_answers_as_documented(case):
     bounded(case)
-    case.call_and_validate(checks=checks_for(case), headers=HEADERS)
+    # signing out would revoke the one token of the run: that route is called without it
+    headers = {} if case.path == "/auth/logout" else HEADERS
+    case.call_and_validate(checks=checks_for(case), headers=headers)
