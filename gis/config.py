@@ -460,6 +460,20 @@ def _check_core(section: Mapping[str, Any], source: str) -> None:
         raise PolicyError(f"{source}: 'store.stale_temp_hours' has value {shown(hours)}: it "
                           "must be a number of hours > 0",
                           fix="give a number of hours above 0 (default 6.0)")
+    auth = section.get("auth", {})
+    for key, low in (("session_hours", 0.0), ("token_cache_s", -1e-9)):
+        value = auth.get(key, 1.0)
+        if not is_plain_number(value) or value <= low:
+            raise PolicyError(f"{source}: 'auth.{key}' has value {shown(value)}: it must be "
+                              f"a number {'> 0' if low == 0 else '>= 0'}",
+                              fix="give a number of hours (session_hours) or seconds")
+    hosts = auth.get("allowed_hosts", [])
+    if not isinstance(hosts, (list, tuple)) or not all(isinstance(h, str) and h for h in hosts):
+        raise PolicyError(f"{source}: 'auth.allowed_hosts' has value {shown(hosts)}: it must "
+                          "be a list of host names", fix='write e.g. ["gis.example.gov.cn"]')
+    if not isinstance(auth.get("public_read", False), bool):
+        raise PolicyError(f"{source}: 'auth.public_read' must be true or false",
+                          fix="write public_read = true or false")
     wait = section["store"].get("lock_timeout_s", 120.0)
     if not is_plain_number(wait) or wait <= 0:
         raise PolicyError(f"{source}: 'store.lock_timeout_s' has value {shown(wait)}: it "

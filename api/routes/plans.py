@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from beatgrid.api.auth import Planner, Reader
 from beatgrid.api.deps import ProjectDep
 from beatgrid.api.errors import COMMON_ERRORS, error_responses
+from beatgrid.api.limits import BodySetting
 from beatgrid.api.rendering import GEOJSON_RESPONSES, geojson_response, records
 from beatgrid.gis.errors import InputError, VersionRequiredError
 from beatgrid.gis.plans import PlanView
@@ -47,8 +48,10 @@ ERRORS = error_responses(*COMMON_ERRORS, 401, 403, 413)
 CHANGE_ERRORS = error_responses(*COMMON_ERRORS, 401, 403, 409, 413, 428)
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the plan's id")]
 
-#: Largest body of each route (bytes).
-BODY_LIMITS: dict[str, Any] = {}
+#: Largest body of each route: its key in the settings' ``[service.body_bytes]``.
+BODY_LIMITS = {"/plans/import": BodySetting(
+    "plans_import", fix="import the buildings of one community (or raise "
+                        "service.body_bytes.plans_import)")}
 
 
 class Strict(BaseModel):
