@@ -31,35 +31,72 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
+from beatgrid.api.auth import AuthSettings, baseline, mark_route_roles
 from beatgrid.api.cache import ResultCache
-from beatgrid.api.errors import install_error_handlers
-from beatgrid.api.limits import DEFAULT_BODY_LIMIT, BodyLimit, BodyLimitMiddleware
-from beatgrid.api.routes import coverage, grids, layers, staffing
+from beatgrid.api.errors import error_responses, install_error_handlers
+from beatgrid.api.limits import (BodyLimit, BodyLimitMiddleware, default_body_limit,
+                                 resolve_body_limits)
+from beatgrid.api.routes import (accounts, coverage, dashboard, grid_editing, grids, jobs,
+                                 layers, ogc_features, ogc_tiles, ogc_transactions, planner,
+                                 plans, staffing)
+from beatgrid.api.security import DEFAULT_HOSTS, SameOriginJsonMiddleware, TrustedHosts
+from beatgrid.gis.config import Config, resolve
 from beatgrid.gis.errors import InputError
 from beatgrid.gis.io.store import open_store
 from beatgrid.gis.project import Project
 
 #: Route modules, in the order their routes are documented.
-ROUTE_MODULES = (layers, grids, coverage, staffing)
+ROUTE_MODULES = (layers, grids, grid_editing, plans, coverage, staffing, dashboard, planner,
+                 jobs, accounts, ogc_features, ogc_transactions, ogc_tiles)
 #: Results of the routes kept in the app's cache.
 CACHE_SIZE = 32
 
 
-def create_app(project: str | Path | Project) -> FastAPI:
-    """A service answering for one project (a path, a database URL or a ``Project``)."""
+def create_app(project: str | Path | Project, *, public_read: bool | None = None,
+               auth_mode: str | None = None, allowed_hosts: Sequence[str] = (),
+               cors_origins: Sequence[str] = ()) -> FastAPI:
+    """A service answering for one project (a path, a database URL or a ``Project``).
+
+    Parameters
+    ----------
+    project
+        The project served.
+    public_read
+        Reads need no sign-in (default: the core setting ``auth.public_read``).
+    auth_mode
+        ``local`` (one user, no sign-in) or ``accounts``; default: accounts when the
+        project has some or is in PostGIS (:class:`~beatgrid.api.auth.AuthSettings`).
+    allowed_hosts
+        Host names the service answers to besides the loopback ones.
+    cors_origins
+        Origins whose pages may call the service (CORS; none by default).
+    """
     if not isinstance(project, Project):
         # A missing project is not an error here: every request answers 404 until it exists.
         project = Project(open_store(project))
+    exists = project.store.exists()
     app = FastAPI(title="BeatGrid", version="0.1.0", lifespan=lifespan,
                   description="Police beats, basic grids, CCTV coverage and staffing.")
+    app.state.auth = AuthSettings.for_project(project, public_read=public_read,
+                                              mode=auth_mode or (None if exists else "local"))
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limits=body_limits(), default=DEFAULT_BODY_LIMIT)
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(project.config),
+                       default=default_body_limit(project.config.core))
+    hosts = [*DEFAULT_HOSTS, *project.config.core.get("auth", {}).get("allowed_hosts", []),
+             *allowed_hosts]
+    app.add_middleware(SameOriginJsonMiddleware, cors_origins=cors_origins)
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
+                           allow_methods=["*"], allow_headers=["*"],
+                           expose_headers=["ETag", "Location"])
+    app.add_middleware(TrustedHosts, allowed=hosts)
     app.state.project = project
     app.state.cache = ResultCache(size=CACHE_SIZE)
     for module in ROUTE_MODULES:
@@ -68,7 +105,9 @@ def create_app(project: str | Path | Project) -> FastAPI:
             setup(app)
         router = getattr(module, "router", None)
         if router is not None:
-            app.include_router(router)
+            mark_route_roles(router.routes)
+            app.include_router(router, dependencies=[Depends(baseline)],
+                               responses=error_responses(401, 403))
         else:  # transitional: modules still registering on the app
             module.register(app)
     return app
@@ -84,17 +123,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await shutdown(app)
 
 
-def body_limits() -> dict[str, BodyLimit]:
-    """``path -> BodyLimit`` of every route module's ``BODY_LIMITS``.
+def body_limits(config: Config | None = None) -> dict[str, BodyLimit]:
+    """``path -> BodyLimit`` of every route module's ``BODY_LIMITS`` under the settings of
+    ``config`` (``[service.body_bytes]``; default the shipped settings).
 
     Examples
     --------
     >>> body_limits()["/cameras/recommend"].max_bytes
     16384
+    >>> body_limits(Config.load(core={"service": {"body_bytes": {"staffing": 1000}}}))[
+    ...     "/staffing"].max_bytes
+    1000
     """
+    core = resolve(config).core
     limits: dict[str, BodyLimit] = {}
     for module in ROUTE_MODULES:
-        limits.update(getattr(module, "BODY_LIMITS", {}))
+        limits.update(resolve_body_limits(getattr(module, "BODY_LIMITS", {}), core))
     return limits
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.grids.cells import disjoint_footprints, tessellate_block
+from beatgrid.gis.grids.cells import disjoint_footprints, footprint_groups, tessellate_block
 from beatgrid.gis.grids.geometry import TINY_AREA_M2, dissolve, polygonal, robust
 
 
@@ -128,6 +128,11 @@ def community_units(poly: shapely.Geometry, street_arr: np.ndarray, bgeoms: np.n
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Blocks and cells of one community (metric geometries).
 
+    Overlapping footprints (and touching ones, with ``units.merge_touching_footprints``)
+    form one group (:func:`~beatgrid.gis.grids.cells.footprint_groups`) that is placed
+    whole: the group is carved into one block and gets one cell, so no grid border can
+    run through one of its buildings.
+
     Parameters
     ----------
     poly
@@ -157,6 +162,36 @@ def community_units(poly: shapely.Geometry, street_arr: np.ndarray, bgeoms: np.n
     >>> kind.tolist(), unit_of.tolist()
     (['block', 'block'], [1])
     """
+    u = settings["units"]
+    nb = len(bgeoms)
+    if nb < 2:
+        return _units_of_footprints(poly, street_arr, bgeoms, bhh, settings, split_at)
+    clipped = bgeoms.copy()
+    shapely.prepare(poly)
+    crossing = ~shapely.contains_properly(poly, bgeoms)
+    if crossing.any():
+        clipped[crossing] = polygonal(robust(shapely.intersection, bgeoms[crossing], poly))
+    group = footprint_groups(clipped, touching=bool(u.get("merge_touching_footprints", True)))
+    n_groups = int(group.max()) + 1
+    if n_groups == nb:  # nothing to group: every building is placed on its own
+        return _units_of_footprints(poly, street_arr, bgeoms, bhh, settings, split_at)
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(n_groups + 1))
+    ggeoms = np.empty(n_groups, dtype=object)
+    for k in range(n_groups):
+        members = order[bounds[k]:bounds[k + 1]]
+        ggeoms[k] = bgeoms[members[0]] if len(members) == 1 else polygonal(
+            robust(shapely.union_all, shapely.make_valid(bgeoms[members])))
+    ghh = np.bincount(group, weights=bhh, minlength=n_groups)
+    geoms, block, kind, g_unit = _units_of_footprints(poly, street_arr, ggeoms, ghh, settings,
+                                                       split_at)
+    return geoms, block, kind, g_unit[group]
+
+
+def _units_of_footprints(poly: shapely.Geometry, street_arr: np.ndarray, bgeoms: np.ndarray,
+                         bhh: np.ndarray, settings: Mapping[str, Any], split_at: float
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`community_units` on footprints that are placed one by one."""
     u = settings["units"]
     blocks = list(street_blocks(poly, street_arr, settings=settings))
     nb = len(bgeoms)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from beatgrid.gis.grids.geometry import dissolve, polygonal, robust
 
@@ -166,3 +168,50 @@ def disjoint_footprints(footprints: np.ndarray) -> np.ndarray:
         out[i] = polygonal(robust(shapely.difference, out[i],
                                   robust(shapely.union_all, footprints[b[a == i]])))
     return out
+
+
+def footprint_groups(footprints: np.ndarray, *, touching: bool = True,
+                     min_overlap_m2: float = 0.0) -> np.ndarray:
+    """Group number of every footprint: overlapping (and touching) footprints share one.
+
+    Two footprints that overlap cannot be separated by a grid border without cutting
+    one of them (an OpenStreetMap building and its part, two outlines drawn over each
+    other); touching ones (row houses) are kept together too when ``touching``. Groups
+    are the connected components of that relation, numbered in input order.
+
+    Parameters
+    ----------
+    footprints
+        Building footprints (metric).
+    touching
+        Also group footprints that only touch (share a wall or a corner).
+    min_overlap_m2
+        Without ``touching``: overlaps of at most this area do not group.
+
+    Examples
+    --------
+    >>> fp = np.array([shapely.box(0, 0, 2, 2), shapely.box(1, 0, 3, 2),
+    ...                shapely.box(3, 0, 4, 2), shapely.box(9, 0, 10, 1)])
+    >>> footprint_groups(fp).tolist(), footprint_groups(fp, touching=False).tolist()
+    ([0, 0, 0, 1], [0, 0, 1, 2])
+    """
+    n = len(footprints)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+    tree = shapely.STRtree(footprints)
+    a, b = tree.query(footprints, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a) and not touching:
+        area = shapely.area(robust(shapely.intersection, footprints[a], footprints[b]))
+        a, b = a[area > min_overlap_m2], b[area > min_overlap_m2]
+    if len(a) == 0:
+        return np.arange(n, dtype=np.int64)
+    mat = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    labels = connected_components(mat, directed=False)[1]
+    # numbered in order of first appearance
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    grouped: np.ndarray = rank[inv]
+    return grouped

@@ -3,12 +3,18 @@
 :func:`partition_community` builds the community's unit graph
 (:func:`community_graph`: street borders cheap to cut, borders between buildings and
 through estates dear), gives every unit holding more than ``max`` households its own
-grid, splits the rest with :func:`~beatgrid.gis.grids.search.tree_partition` (the grid
-count closest to ``households / target`` first) and improves the borders
-(:func:`~beatgrid.gis.grids.repair.improve`). When no plan in the band exists, the
-closest plan is kept and each grid out of range gets a reason
+grid, splits the rest piece by piece with :func:`~beatgrid.gis.grids.solve.solve_part`
+(proofs by counting, the spanning-tree searches, the exhaustive search, the exact model)
+and improves the borders (:func:`~beatgrid.gis.grids.repair.improve`). When no plan in
+the band exists, the closest plan is kept and each grid out of range gets a reason
 (:data:`~beatgrid.gis.grids.plan.REASONS`). With a previous plan (stable mode) the valid
 previous grids are kept and only the rest is re-planned.
+
+The pieces of a community are the components of its units joined by shared borders; units
+whose outlines touch along a line shorter than ``units.min_shared_border_m`` are joined
+too (they are no separate pieces: a grid holding both is one polygon). Only true pieces
+are joined by virtual edges, and a grid spanning one is reported as
+``community_in_pieces``; pieces that can each have their own grids are planned apart.
 
 Examples
 --------
@@ -39,10 +45,10 @@ import shapely
 from scipy.spatial import cKDTree
 
 from beatgrid.gis.grids.band import Band, closest_count, grid_counts
-from beatgrid.gis.grids.plan import (BELOW_MIN, COMMUNITY_IN_PIECES, INDIVISIBLE_UNIT_OVER_MAX,
-                                     NO_GRID_COUNT_FITS, NO_VALID_PARTITION_FOUND)
-from beatgrid.gis.grids.repair import improve, repair_band
+from beatgrid.gis.grids.plan import COMMUNITY_IN_PIECES, INDIVISIBLE_UNIT_OVER_MAX
+from beatgrid.gis.grids.repair import improve
 from beatgrid.gis.grids.search import tree_partition
+from beatgrid.gis.grids.solve import solve_part
 from beatgrid.gis.grids.unit_graph import UnitGraph, components
 from beatgrid.gis.grids.units import AtomicUnits
 
@@ -97,6 +103,21 @@ def community_graph(units: AtomicUnits, idx: np.ndarray, *, settings: Mapping[st
     length = e["length_m"].to_numpy()[keep]
     street = e["street"].to_numpy()[keep]
     same_est = e["same_estate"].to_numpy()[keep]
+    h = u["households"].to_numpy(float)[idx]
+    comp = components(UnitGraph(h=h, area=h, ext=h, ei=ei, ej=ej, length=length, cost=length,
+                                bias=length))
+    if comp.max() > 0:
+        # units that do touch (a border shorter than units.min_shared_border_m, or not
+        # matched vertex for vertex) are joined for real: only true pieces stay apart
+        xi, xj, xl = _touching(u.geometry.values[idx], comp)
+        if len(xi):
+            blk = u["block"].to_numpy()[idx]
+            est = u["estate_id"].to_numpy(dtype=object)[idx]
+            ei, ej = np.concatenate([ei, xi]), np.concatenate([ej, xj])
+            length = np.concatenate([length, xl])
+            street = np.concatenate([street, blk[xi] != blk[xj]])
+            same_est = np.concatenate([same_est, np.array(
+                [a is not None and a == a and a == b for a, b in zip(est[xi], est[xj])], bool)])
     cost = length * np.where(street, 1.0, gen["non_street_border_cost"]) \
         + length * gen["estate_border_cost"] * same_est
     bias = np.where(street, 1.0, 0.0) + np.where(same_est, 0.0, 0.5)
@@ -104,11 +125,12 @@ def community_graph(units: AtomicUnits, idx: np.ndarray, *, settings: Mapping[st
         differ = np.array([a != b for a, b in zip(previous[ei], previous[ej])], dtype=bool)
         cost = np.where(differ, cost * gen["previous_border_bonus"], cost)
         bias = bias + np.where(differ, 1.0, 0.0)
-    g = UnitGraph(h=u["households"].to_numpy(float)[idx], area=u["area_m2"].to_numpy()[idx],
-                     ext=u["exterior_m"].to_numpy()[idx], ei=ei, ej=ej, length=length,
-                     cost=cost, bias=bias)
+    g = UnitGraph(h=h, area=u["area_m2"].to_numpy()[idx],
+                  ext=u["exterior_m"].to_numpy()[idx], ei=ei, ej=ej, length=length,
+                  cost=cost, bias=bias)
     virtual = np.zeros(len(ei), bool)
-    comp = components(g)
+    if comp.max() > 0:
+        comp = components(g)
     if comp.max() > 0:
         cent = shapely.get_coordinates(shapely.point_on_surface(u.geometry.values[idx]))
         vi, vj = _join_components(cent, comp)
@@ -119,6 +141,20 @@ def community_graph(units: AtomicUnits, idx: np.ndarray, *, settings: Mapping[st
                          bias=np.concatenate([bias, np.full(m, 3.0)]))
         virtual = np.concatenate([virtual, np.ones(m, bool)])
     return g, virtual
+
+
+def _touching(geoms: np.ndarray, comp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of units of different components whose outlines share a line (length > 0)."""
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    keep = (a < b) & (comp[a] != comp[b])
+    a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return a, b, np.zeros(0)
+    shared = shapely.length(shapely.intersection(shapely.boundary(geoms[a]),
+                                                 shapely.boundary(geoms[b])))
+    ok = shared > 1e-6
+    return a[ok].astype(np.int64), b[ok].astype(np.int64), shared[ok]
 
 
 def _join_components(points: np.ndarray, comp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,53 +180,10 @@ def _join_components(points: np.ndarray, comp: np.ndarray) -> tuple[np.ndarray, 
     return np.array(vi, dtype=np.int64), np.array(vj, dtype=np.int64)
 
 
-def _solve_part(g: UnitGraph, nodes: np.ndarray, band: Band, rng: np.random.Generator,
-                gen: Mapping[str, Any]) -> tuple[list[np.ndarray], str, str]:
-    """Partition one connected set of units; returns (list of node arrays, reason, detail)."""
-    total = float(g.h[nodes].sum())
-    if total < band.lo:
-        return [nodes], BELOW_MIN, f"{total:.0f} households < {band.lo}"
-    kw: dict[str, Any] = dict(rng=rng, trees=gen["trees_per_split"], max_attempts=gen["max_attempts"],
-              balance_weight=gen["balance_weight"], nodes=nodes)
-    ks = grid_counts(total, band)
-    for k in ks[:3]:
-        labels = tree_partition(g, k, lo=band.lo, hi=band.hi, **kw)
-        if labels is not None:
-            return _parts(labels, k), "", ""
-    if ks:
-        reason, k = NO_VALID_PARTITION_FOUND, ks[0]
-        detail = f"{total:.0f} households, {k} grid(s) fit but no contiguous plan was found"
-    else:
-        reason, k = NO_GRID_COUNT_FITS, closest_count(total, band)
-        detail = (f"{total:.0f} households: {math.floor(total / band.hi)} grid(s) would exceed "
-                  f"{band.hi}, {math.ceil(total / band.lo) if total >= band.lo else 1} would "
-                  f"fall below {band.lo}; {k} grid(s) of about {total / k:.0f}")
-    avg = total / k
-    width = band.hi - band.lo
-    for widen in (0.0, 0.1, 0.25, 0.5, 1.0, None):
-        if widen is None:
-            lo, hi = 0.0, total
-        else:
-            lo = max(0.0, min(band.lo, avg) - widen * width)
-            hi = max(band.hi, avg) + widen * width
-        labels = tree_partition(g, k, lo=lo, hi=hi, **kw)
-        if labels is not None:
-            # the closest plan: move border units while the households out of band fall
-            labels = repair_band(g, labels, lo=band.lo, hi=band.hi)
-            parts = _parts(labels, k)
-            if all(band.contains(g.h[p].sum()) for p in parts):
-                return parts, "", ""
-            return parts, reason, detail
-    return [nodes], reason, detail
-
-
-def _parts(labels: np.ndarray, k: int) -> list[np.ndarray]:
-    return [np.flatnonzero(labels == i) for i in range(k)]
-
-
 def partition_community(units: AtomicUnits, community_id: Any, *, band: Band,
                         settings: Mapping[str, Any], rng: np.random.Generator,
-                        previous: np.ndarray | None = None) -> CommunityPlan:
+                        previous: np.ndarray | None = None,
+                        thorough: bool = True) -> CommunityPlan:
     """Partition the units of one community.
 
     Parameters
@@ -207,6 +200,10 @@ def partition_community(units: AtomicUnits, community_id: Any, *, band: Band,
         Random generator.
     previous
         Previous grid id per unit of the community (stable mode), or None.
+    thorough
+        Run the exhaustive search and the exact model where the heuristics fail (False:
+        the closest plan at once, with ``search_limit``; for a first pass on street
+        blocks that is re-planned on building cells when it fails).
 
     Returns
     -------
@@ -250,16 +247,33 @@ def partition_community(units: AtomicUnits, community_id: Any, *, band: Band,
                              f"{len(big)} unit(s) over {band.hi}: "
                              + ", ".join(f"{v:.0f}" for v in g.h[big])))
     free = np.flatnonzero(labels < 0)
-    _solve_free(g, free, labels, reasons, issues, community_id, band, rng, gen)
+    _solve_free(g, free, labels, reasons, issues, community_id, band, rng, settings, ~virtual,
+                thorough)
     labels = improve(g, labels, lo=band.lo, hi=band.hi, passes=gen["improve_passes"],
                         fixed=np.isin(np.arange(n), big))
     _flag_pieces(g, virtual, labels, reasons, issues, community_id)
     return idx, labels, reasons, issues
 
 
+def _pieces(g: UnitGraph, nodes: np.ndarray, band: Band, real: np.ndarray) -> list[np.ndarray]:
+    """The pieces of ``nodes`` (joined by real borders) when each can have its own grids,
+    else ``[nodes]`` (a grid will have to span pieces)."""
+    if real.all():
+        return [nodes]
+    sub = UnitGraph(h=g.h, area=g.area, ext=g.ext, ei=g.ei[real], ej=g.ej[real],
+                    length=g.length[real], cost=g.cost[real], bias=g.bias[real])
+    comp = components(sub, nodes)
+    if comp.max() == 0:
+        return [nodes]
+    pieces = [nodes[comp == c] for c in np.unique(comp)]
+    if all(grid_counts(float(g.h[p].sum()), band) for p in pieces):
+        return pieces
+    return [nodes]
+
+
 def _solve_free(g: UnitGraph, free: np.ndarray, labels: np.ndarray, reasons: list[str],
                 issues: list[Issue], community_id: Any, band: Band, rng: np.random.Generator,
-                gen: Mapping[str, Any]) -> None:
+                settings: Mapping[str, Any], real: np.ndarray, thorough: bool = True) -> None:
     """Partition the free units (labels -1) component by component, in place."""
     if len(free) == 0:
         return
@@ -273,13 +287,15 @@ def _solve_free(g: UnitGraph, free: np.ndarray, labels: np.ndarray, reasons: lis
             if host is not None and (total == 0 or reasons[host]):
                 labels[nodes] = host
                 continue
-        parts, reason, detail = _solve_part(g, nodes, band, rng, gen)
-        for p in parts:
-            labels[p] = len(reasons)
-            hh = g.h[p].sum()
-            reasons.append(reason if reason and not band.contains(hh) else "")
-        if reason:
-            issues.append(_issue(community_id, reason, total, detail))
+        for piece in _pieces(g, nodes, band, real):
+            got = solve_part(g, piece, band=band, settings=settings, rng=rng, real=real,
+                             thorough=thorough)
+            for p in got.parts:
+                labels[p] = len(reasons)
+                hh = g.h[p].sum()
+                reasons.append(got.reason if got.reason and not band.contains(hh) else "")
+            if got.reason:
+                issues.append(_issue(community_id, got.reason, g.h[piece].sum(), got.detail))
 
 
 def _adjacent_label(g: UnitGraph, nodes: np.ndarray, labels: np.ndarray, *,
@@ -387,13 +403,15 @@ def _stable(community_id: Any, idx: np.ndarray, g: UnitGraph, virtual: np.ndarra
         # absorb the adjacent kept grid sharing most border and try again
         host = _adjacent_label(g, trouble, np.where(fixed_big, -1, labels))
         if host is None:
-            _solve_free(g, trouble, labels, reasons, issues, community_id, band, rng, gen)
+            _solve_free(g, trouble, labels, reasons, issues, community_id, band, rng, settings,
+                        ~virtual)
             continue
         labels[labels == host] = -1
         reasons[host] = "(absorbed)"
     free = np.flatnonzero(labels < 0)
     if len(free):
-        _solve_free(g, free, labels, reasons, issues, community_id, band, rng, gen)
+        _solve_free(g, free, labels, reasons, issues, community_id, band, rng, settings,
+                    ~virtual)
     # drop absorbed numbers
     live = sorted(set(labels.tolist()) - {-1})
     remap = {old: new for new, old in enumerate(live)}

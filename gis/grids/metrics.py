@@ -145,19 +145,24 @@ def grid_metrics(grids: gpd.GeoDataFrame, *, communities: gpd.GeoDataFrame | Non
 def households_moved(new: pd.Series, old: pd.Series, households: pd.Series) -> int:
     """Households whose grid changed between two plans, ids aside.
 
-    New grids are matched one to one with old grids (greedy, by shared households);
-    households not in their new grid's matched old grid count as moved.
+    Only households in a grid in both plans count: a building that had no grid before
+    (a community planned for the first time) or has none now is not "moved". New grids
+    are matched one to one with old grids (greedy, by shared households); households
+    not in their new grid's matched old grid count as moved.
 
     Examples
     --------
     >>> new = pd.Series(["x", "x", "y"]); old = pd.Series(["a", "b", "b"])
     >>> households_moved(new, old, pd.Series([10, 5, 7]))
     5
+    >>> households_moved(pd.Series(["x", "x", "y"]), pd.Series(["a", None, None]),
+    ...                  pd.Series([10, 5, 7]))                 # first planned: not moved
+    0
     """
     f = pd.DataFrame({"n": new.to_numpy(dtype=object), "o": old.reindex(new.index).to_numpy(dtype=object),
                       "h": pd.to_numeric(households.reindex(new.index), errors="coerce").fillna(0)})
-    total = f["h"].sum()
     f = f.dropna(subset=["n", "o"])
+    total = f["h"].sum()
     pairs = f.groupby(["n", "o"])["h"].sum().sort_values(ascending=False)
     used_n, used_o, kept = set(), set(), 0.0
     for (a, b), w in pairs.items():

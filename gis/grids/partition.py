@@ -4,11 +4,15 @@ For each community the atomic units (:mod:`beatgrid.gis.grids.units`) are partit
 into ``k`` contiguous grids with households in ``[min, max]`` (settings
 ``band.min_households`` / ``band.max_households``; ``k`` is the feasible count closest
 to ``households / target``), preferring borders on streets, compact shapes and whole
-estates (:mod:`beatgrid.gis.grids.community`, :mod:`beatgrid.gis.grids.search`).
+estates (:mod:`beatgrid.gis.grids.community`, :mod:`beatgrid.gis.grids.solve`; the
+searches in :mod:`beatgrid.gis.grids.search`, :mod:`beatgrid.gis.grids.forest` and
+:mod:`beatgrid.gis.grids.grow`, the exact model in :mod:`beatgrid.gis.grids.exact`).
 :func:`generate_grids` plans every community (in parallel processes for big jobs),
 keeps locked grids, re-plans a community whose blocks are too lumpy with every block
-split into building cells, and numbers the grids (:mod:`beatgrid.gis.grids.codes`). The
-result is deterministic for a given seed. When no valid plan exists the community still
+split into building cells (where a proof of infeasibility must hold to be reported),
+and numbers the grids (:mod:`beatgrid.gis.grids.codes`). The result is deterministic for
+a given seed (unless a search reaches its CPU-time limit, ``generator.search_seconds``).
+When no valid plan exists the community still
 gets the closest plan, and every grid out of range carries a named reason
 (:data:`~beatgrid.gis.grids.plan.REASONS`).
 
@@ -41,9 +45,9 @@ from beatgrid.gis.errors import InputError
 from beatgrid.gis.grids.band import Band, band_from_settings, grid_counts
 from beatgrid.gis.grids.codes import assign_codes
 from beatgrid.gis.grids.community import Issue, partition_community
-from beatgrid.gis.grids.geometry import union_units
-from beatgrid.gis.grids.plan import (NO_VALID_PARTITION_FOUND, REASONS, GridPlan,
-                                     community_rng, match_previous, previous_unit_grid)
+from beatgrid.gis.grids.geometry import union_groups
+from beatgrid.gis.grids.plan import (INFEASIBLE, REASONS, SEARCH_LIMIT, GridPlan, community_rng,
+                                     match_previous, previous_unit_grid)
 from beatgrid.gis.grids.units import AtomicUnits, build_units
 
 # Names notebooks and scripts import from this module (they lived here before the split).
@@ -52,6 +56,10 @@ __all__ = ["generate_grids", "merge_plans", "GridPlan", "REASONS", "Band",
 
 #: A community re-planned on finer units: units, unit rows, labels, reasons, issues.
 _Retry = tuple[AtomicUnits, np.ndarray, np.ndarray, list[str], list[Issue]]
+
+#: Reasons that depend on the units searched: a community failing with one is planned
+#: again on building cells.
+SEARCHED = (INFEASIBLE, SEARCH_LIMIT)
 
 
 def generate_grids(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None,
@@ -114,7 +122,7 @@ def generate_grids(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | No
     if community_ids is not None:
         community_ids = list(community_ids)
     if crs is None:
-        crs = metric_crs(communities, layer="communities")
+        crs = units.crs if units is not None else metric_crs(communities, layer="communities")
     kwargs: dict[str, Any] = dict(estates=estates, previous=previous, stable=stable,
                   respect_locked=respect_locked, min_households=min_households,
                   max_households=max_households, target_households=target_households, seed=seed,
@@ -146,15 +154,20 @@ def generate_grids(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | No
         rng = community_rng(seed, cid)
         idx_c = units.of_community(cid)
         prev_c = prev_unit[idx_c] if prev_unit is not None else None
-        idx, labels, reasons, iss = partition_community(units, cid, band=band, settings=settings,
-                                                        rng=rng, previous=prev_c)
         u_c = units.units.iloc[idx_c]
         splittable = ((u_c["kind"] == "block") & (u_c["buildings"] >= 2)).any()
-        if own_units and prev_c is None and splittable and any(
-                i["reason"] == NO_VALID_PARTITION_FOUND for i in iss):
+        # blocks first; the thorough steps (exhaustive search, exact model) run on the
+        # building cells when the blocks fail
+        retry_possible = own_units and prev_c is None and bool(splittable)
+        idx, labels, reasons, iss = partition_community(units, cid, band=band, settings=settings,
+                                                        rng=rng, previous=prev_c,
+                                                        thorough=not retry_possible)
+        if retry_possible and any(
+                i["reason"] in SEARCHED for i in iss):
+            # blocks too lumpy? plan on building cells: a plan, or a proof on the finest
+            # units (a proof on street blocks is none: cells may allow a plan)
             retry = _retry_finer(comm, streets, bld, estates, settings, cid, band, rng, crs)
-            if retry is not None:
-                units, idx, labels, reasons, iss, unit_label = _splice(units, retry, cid, unit_label)
+            units, idx, labels, reasons, iss, unit_label = _splice(units, retry, cid, unit_label)
         offset = len(grid_comm)
         unit_label[idx] = np.where(labels >= 0, labels + offset, -1)
         grid_comm.extend([cid] * len(reasons))
@@ -298,13 +311,11 @@ def merge_plans(plans: Sequence[GridPlan | None], buildings: pd.DataFrame) -> Gr
 def _retry_finer(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | None,
                  buildings: gpd.GeoDataFrame, estates: gpd.GeoDataFrame | None,
                  settings: Mapping[str, Any], cid: Any, band: Band, rng: np.random.Generator,
-                 crs: Any) -> _Retry | None:
+                 crs: Any) -> _Retry:
     """Re-plan one community with every block split into building cells."""
     fine = build_units(communities, streets, buildings, estates=estates, settings=settings,
                        community_ids=[cid], split_households=0, crs=crs)
     idx, labels, reasons, iss = partition_community(fine, cid, band=band, settings=settings, rng=rng)
-    if any(i["reason"] == NO_VALID_PARTITION_FOUND for i in iss):
-        return None
     return fine, idx, labels, reasons, iss
 
 
@@ -377,28 +388,22 @@ def _assemble(units: AtomicUnits, unit_label: np.ndarray, grid_comm: list[Any],
     ng = len(grid_comm)
     ok = unit_label >= 0
     hh = np.bincount(unit_label[ok], weights=u["households"].to_numpy(float)[ok], minlength=ng)
-    order = np.argsort(unit_label, kind="stable")
-    lab_sorted = unit_label[order]
-    starts = np.searchsorted(lab_sorted, np.arange(ng + 1))
-    geoms = np.empty(ng, dtype=object)
-    ugeo = u.geometry.values
-    for gi in range(ng):
-        part = ugeo[order[starts[gi]:starts[gi + 1]]]
-        geoms[gi] = union_units(part, grid=grid, min_hole_m2=min_hole)
+    geoms = union_groups(u.geometry.values, unit_label, ng, grid=grid, min_hole_m2=min_hole)
     grids = gpd.GeoDataFrame({
         "community_id": np.array(grid_comm, dtype=object), "households": hh.round().astype(int),
         "locked": False, "reason": np.array(grid_reason, dtype=object),
         "previous_id": np.array(grid_prev, dtype=object),
     }, geometry=gpd.GeoSeries(geoms, crs=units.crs), crs=units.crs)
-    grids = grids.to_crs(storage)
     taken = set() if locked is None else set(locked["id"])
     keep_ids = keep_codes = None
     if previous is not None and len(previous):
         old_code = previous.set_index("id")["code"] if "code" in previous else pd.Series(dtype=object)
         keep_ids = grids["previous_id"].where(~grids["previous_id"].isin(taken))
         keep_codes = keep_ids.map(old_code)
+    # numbered on the metric geometries (the storage CRS is often geographic)
     ids, codes = assign_codes(grids, communities, settings=settings, taken=taken,
                               keep_ids=keep_ids, keep_codes=keep_codes)
+    grids = grids.to_crs(storage)
     grids.insert(0, "id", ids)
     grids.insert(1, "code", codes)
     unit_gid = np.full(len(u), None, dtype=object)

@@ -13,12 +13,19 @@ of range carries a named reason (:data:`REASONS`):
 ``indivisible_unit_over_max``
     one unit (a single building, or a block of one building) holds more than ``max``:
     it forms its own grid;
-``no_valid_partition_found``
-    a count fits but the search found no contiguous plan in the band (units too lumpy
-    even after splitting every block into building cells): the closest plan found;
+``infeasible``
+    a count fits but no contiguous plan in the band exists, proven on the building
+    cells: a unit no grid can hold (below ``min`` alone, above ``max`` with any
+    neighbour), or the exact model (HiGHS) proven infeasible: the closest plan found;
+``search_limit``
+    a count fits, nothing proves a plan impossible, but the search (and the exact model,
+    for small communities) found none within its limits (``generator.search_seconds``,
+    ``exact.time_limit_s``): the closest plan found;
 ``community_in_pieces``
     the community (or its free part) is in several pieces that cannot each form a
     grid: a grid spans pieces.
+
+``no_valid_partition_found`` (plans of older versions) meant either of the two above.
 
 Examples
 --------
@@ -47,8 +54,11 @@ from beatgrid.gis.grids.units import AtomicUnits
 BELOW_MIN = "below_min"
 NO_GRID_COUNT_FITS = "no_grid_count_fits"
 INDIVISIBLE_UNIT_OVER_MAX = "indivisible_unit_over_max"
-NO_VALID_PARTITION_FOUND = "no_valid_partition_found"
+INFEASIBLE = "infeasible"
+SEARCH_LIMIT = "search_limit"
 COMMUNITY_IN_PIECES = "community_in_pieces"
+#: The reason of older plans for what is now ``infeasible`` or ``search_limit``.
+NO_VALID_PARTITION_FOUND = "no_valid_partition_found"
 
 #: Infeasibility reasons: code -> (meaning, what the planner can do).
 REASONS: dict[str, tuple[str, str]] = {
@@ -58,8 +68,15 @@ REASONS: dict[str, tuple[str, str]] = {
                          "accept the closest plan or widen the band in the grids settings"),
     INDIVISIBLE_UNIT_OVER_MAX: ("a single building or block holds more than the maximum",
                                 "split the building's households by entrance, or accept the grid"),
-    NO_VALID_PARTITION_FOUND: ("a grid count fits but no contiguous plan in the band was found",
-                               "add lanes to the streets layer, or edit the closest plan by hand"),
+    INFEASIBLE: ("a grid count fits but no contiguous plan in the band exists (proven)",
+                 "split a building's households by entrance, add lanes to the streets layer, "
+                 "or widen the band in the grids settings"),
+    SEARCH_LIMIT: ("a grid count fits but no plan in the band was found within the search "
+                   "limits (none is proven impossible)",
+                   "raise generator.search_seconds and exact.time_limit_s in the grids "
+                   "settings, or edit the closest plan by hand"),
+    NO_VALID_PARTITION_FOUND: ("(older plans) no contiguous plan in the band was found",
+                               "generate the community again for a proof or a plan"),
     COMMUNITY_IN_PIECES: ("the community is in several pieces; a grid spans pieces",
                           "check the community boundary for slivers and exclaves"),
 }

@@ -16,6 +16,8 @@ Examples
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 
 from beatgrid.gis.graph import is_connected
@@ -39,33 +41,37 @@ def improve(g: UnitGraph, labels: np.ndarray, *, lo: float, hi: float, passes: i
     >>> improve(g, lab, lo=300, hi=500).tolist()
     [0, 0, 1, 1, 0, 0, 1, 1]
     """
-    labels = labels.copy()
-    start = labels.copy()
+    start = np.asarray(labels).copy()
     n = g.n
-    adj: list[list[int]] = [[] for _ in range(n)]
-    wadj: list[list[float]] = [[] for _ in range(n)]
-    for a, b, c in zip(g.ei.tolist(), g.ej.tolist(), g.cost.tolist()):
-        adj[a].append(b)
-        adj[b].append(a)
-        wadj[a].append(c)
-        wadj[b].append(c)
+    adj, wadj = _adjacency(g)
+    lab: list[int] = start.tolist()
     parts: dict[int, set[int]] = {}
-    for i, lab in enumerate(labels.tolist()):
-        if lab >= 0:
-            parts.setdefault(lab, set()).add(i)
-    load = {p: float(g.h[list(s)].sum()) for p, s in parts.items()}
-    frozen = np.zeros(n, bool) if fixed is None else fixed
+    for i, x in enumerate(lab):
+        if x >= 0:
+            parts.setdefault(x, set()).add(i)
+    labelled = start >= 0
+    sums: np.ndarray = np.bincount(start[labelled], weights=g.h[labelled]) \
+        if labelled.any() else np.zeros(0)
+    load = {p: float(sums[p]) for p in parts}
+    frozen = (np.zeros(n, bool) if fixed is None else np.asarray(fixed, bool)).tolist()
     h = g.h.tolist()
     for _ in range(passes):
         moved = 0
-        for i in range(n):
-            a = labels[i]
+        # units are visited in order; only those sharing more cost with another part
+        # than with their own can move, and a unit's standing changes only when a
+        # neighbour moves (then it is queued if still ahead in this pass)
+        queue = _movable(g, np.asarray(lab)).tolist()
+        queued = set(queue)
+        heapq.heapify(queue)
+        while queue:
+            i = heapq.heappop(queue)
+            a = lab[i]
             if a < 0 or frozen[i]:
                 continue
             gain: dict[int, float] = {}
             own = 0.0
             for j, c in zip(adj[i], wadj[i]):
-                lj = labels[j]
+                lj = lab[j]
                 if lj == a:
                     own += c
                 elif lj >= 0:
@@ -85,16 +91,57 @@ def improve(g: UnitGraph, labels: np.ndarray, *, lo: float, hi: float, passes: i
             parts[a].discard(i)
             parts[b].add(i)
             load[a], load[b] = la, lb
-            labels[i] = b
+            lab[i] = b
             moved += 1
+            for j in adj[i]:
+                if j > i and j not in queued:
+                    queued.add(j)
+                    heapq.heappush(queue, j)
         if not moved:
             break
-    changed = labels != start
+    out = np.asarray(lab, dtype=start.dtype)
+    changed = out != start
     if changed.any():
-        gained = np.unique(labels[changed])  # only a part that grew can enclose another
-        if enclosed_parts(g, labels, parts=gained) - enclosed_parts(g, start, parts=gained):
+        gained = np.unique(out[changed])  # only a part that grew can enclose another
+        if enclosed_parts(g, out, parts=gained) - enclosed_parts(g, start, parts=gained):
             return start
-    return labels
+    return out
+
+
+def _adjacency(g: UnitGraph) -> tuple[list[list[int]], list[list[float]]]:
+    """Neighbours of every unit and the cost of each border, in edge order."""
+    n = g.n
+    m = len(g.ei)
+    ends = np.concatenate([g.ei, g.ej])
+    other = np.concatenate([g.ej, g.ei])
+    # edge order first (as built one edge at a time), then grouped by unit
+    order = np.lexsort((np.concatenate([np.arange(m), np.arange(m)]), ends))
+    bounds = np.searchsorted(ends[order], np.arange(n + 1)).tolist()
+    nb = other[order].tolist()
+    cost = np.concatenate([g.cost, g.cost])[order].tolist()
+    return ([nb[bounds[i]:bounds[i + 1]] for i in range(n)],
+            [cost[bounds[i]:bounds[i + 1]] for i in range(n)])
+
+
+def _movable(g: UnitGraph, labels: np.ndarray) -> np.ndarray:
+    """Units sharing more cut cost with one other part than with their own (sorted)."""
+    n = g.n
+    ends = np.concatenate([g.ei, g.ej])
+    other = np.concatenate([g.ej, g.ei])
+    cost = np.concatenate([g.cost, g.cost])
+    la, lb = labels[ends], labels[other]
+    ok = (la >= 0) & (lb >= 0)
+    ends, lb, cost, same = ends[ok], lb[ok], cost[ok], (la == lb)[ok]
+    own = np.bincount(ends[same], cost[same], n)
+    if (~same).sum() == 0:
+        return np.empty(0, dtype=np.int64)
+    key = ends[~same] * (int(labels.max()) + 1) + lb[~same]
+    uk, inv = np.unique(key, return_inverse=True)
+    shared = np.bincount(inv.ravel(), cost[~same], len(uk))
+    unit = uk // (int(labels.max()) + 1)
+    best = np.full(n, -np.inf)
+    np.maximum.at(best, unit, shared)
+    return np.flatnonzero(best > own + 1e-9)
 
 
 def repair_band(g: UnitGraph, labels: np.ndarray, *, lo: float, hi: float,

@@ -20,14 +20,17 @@ Examples
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
+from beatgrid.gis.grids.trees import subtree_sizes
 from beatgrid.gis.grids.unit_graph import (UnitGraph, is_contiguous, lattice_graph,
                                            outer_contact, subgraph)
 
-__all__ = ["tree_partition", "lattice_graph"]
+__all__ = ["tree_partition", "exact_split", "lattice_graph"]
 
 #: Two-way splits of at most this many units are solved exactly (all subsets).
 EXACT_MAX_UNITS = 14
@@ -61,13 +64,16 @@ Parts = list[np.ndarray] | None
 
 
 class _Budget:
-    def __init__(self, attempts: int) -> None:
+    def __init__(self, attempts: int, deadline: float | None = None) -> None:
         self.left = attempts
+        self.deadline = deadline
         self.failed: set[tuple[int, bytes]] = set()  # sub-problems known to have no split
 
     def spend(self) -> bool:
-        """Use one round; False when the budget is exhausted."""
+        """Use one round; False when the budget is exhausted (or the time is up)."""
         self.left -= 1
+        if self.deadline is not None and time.process_time() > self.deadline:
+            self.left = -1
         return self.left >= 0
 
 
@@ -80,32 +86,6 @@ def _structure(u: np.ndarray, v: np.ndarray, m: int) -> tuple[sp.csr_matrix, np.
     indptr = np.concatenate([[0], np.cumsum(np.bincount(a, minlength=m))])
     mat = sp.csr_matrix((np.ones(len(a)), b, indptr), shape=(m, m))
     return mat, order
-
-
-def _subtree_sizes(dp: np.ndarray, tin: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """Subtree sizes from the depths along a DFS preorder (``dp``).
-
-    The subtree of ``v`` ends at the first later position whose depth is not greater
-    than ``depth[v]``; found for all nodes at once by binary descent over a sparse table
-    of range minima.
-    """
-    m = len(dp)
-    table = [dp]
-    span = 1
-    while 2 * span <= m:
-        prev = table[-1]
-        table.append(np.minimum(prev[:-span], prev[span:]))
-        span *= 2
-    pos = tin + 1
-    for k in range(len(table) - 1, -1, -1):
-        width = 1 << k
-        ok = pos + width <= m
-        idx = np.flatnonzero(ok)
-        if len(idx) == 0:
-            continue
-        deeper = table[k][pos[idx]] > depth[idx]
-        pos[idx[deeper]] += width
-    return pos - tin
 
 
 def _tree_cuts(g: UnitGraph, nodes: np.ndarray, eidx: np.ndarray, loc: np.ndarray,
@@ -146,7 +126,7 @@ def _tree_cuts(g: UnitGraph, nodes: np.ndarray, eidx: np.ndarray, loc: np.ndarra
         anc = nxt
     tin = np.empty(m, dtype=np.int64)
     tin[order] = np.arange(m)
-    size = _subtree_sizes(depth[order], tin, depth)
+    size = subtree_sizes(depth[order], tin, depth)
 
     def subsum(q: np.ndarray) -> np.ndarray:
         cs = np.concatenate([[0.0], np.cumsum(q[order])])
@@ -251,7 +231,8 @@ def _best_cuts(g: UnitGraph, nodes: np.ndarray, k: int, lo: float, hi: float,
 
 def tree_partition(g: UnitGraph, k: int, *, lo: float, hi: float, rng: np.random.Generator,
                    trees: int = 4, max_attempts: int = 60, balance_weight: float = 1.0,
-                   nodes: np.ndarray | None = None) -> np.ndarray | None:
+                   nodes: np.ndarray | None = None,
+                   deadline: float | None = None) -> np.ndarray | None:
     """Split the (connected) graph into ``k`` contiguous parts with households in [lo, hi].
 
     Parameters
@@ -272,6 +253,8 @@ def tree_partition(g: UnitGraph, k: int, *, lo: float, hi: float, rng: np.random
         Weight of household balance against compactness in the cut score.
     nodes
         Restrict to these units (default all).
+    deadline
+        ``time.process_time()`` value (CPU seconds) after which no new round is started.
 
     Returns
     -------
@@ -287,7 +270,7 @@ def tree_partition(g: UnitGraph, k: int, *, lo: float, hi: float, rng: np.random
     [400.0, 400.0, 400.0, 400.0]
     """
     nodes = np.arange(g.n) if nodes is None else np.asarray(nodes)
-    budget = _Budget(max_attempts + 2 * k)  # every bisection of a big k needs a round
+    budget = _Budget(max_attempts + 2 * k, deadline)  # every bisection of a big k needs a round
     parts = _split(g, nodes, k, lo, hi, rng, trees, balance_weight, budget)
     if parts is None:
         return None
@@ -353,6 +336,27 @@ def _split(g: UnitGraph, nodes: np.ndarray, k: int, lo: float, hi: float,
             return got
     budget.failed.add((k, nodes.tobytes()))
     return None
+
+
+def exact_split(g: UnitGraph, nodes: np.ndarray, k: int, *, lo: float, hi: float) -> Parts:
+    """Split a few units (at most :data:`EXACT_MAX_UNITS`) into ``k`` contiguous parts in
+    the band by enumeration; None when no such split exists (a proof for these units).
+
+    Examples
+    --------
+    >>> g = lattice_graph(1, 4, households=[200, 200, 100, 300])
+    >>> [p.tolist() for p in exact_split(g, np.arange(4), 2, lo=300, hi=500)]
+    [[0, 1], [2, 3]]
+    >>> exact_split(g, np.arange(3), 2, lo=300, hi=500) is None
+    True
+    """
+    nodes = np.asarray(nodes)
+    if k == 1:
+        total = g.h[nodes].sum()
+        return [nodes] if lo <= total <= hi and is_contiguous(g, nodes) else None
+    if k == 2:
+        return _exact_two(g, nodes, lo, hi)
+    return _exact_k(g, nodes, k, lo, hi, _Budget(0))
 
 
 def _known_failure(budget: _Budget, nodes: np.ndarray, members: np.ndarray, ka: int,

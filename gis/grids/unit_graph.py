@@ -170,27 +170,119 @@ def enclosed_parts(g: UnitGraph, labels: np.ndarray, *,
     """Parts that enclose others (have a hole filled by other units), on the graph.
 
     A part encloses when, removing it, some other units cannot reach the community
-    boundary (units with ``ext > 0``).
+    boundary (units with ``ext > 0``). Computed for all parts at once: on the graph of
+    the parts (each unlabelled unit its own node) joined to one node standing for the
+    outside, a one-piece part encloses exactly when it is an articulation point.
 
     Examples
     --------
     >>> g = lattice_graph(3, 3)
     >>> sorted(enclosed_parts(g, np.array([0, 0, 0, 0, 1, 0, 0, 0, 0])))
     [0]
+    >>> sorted(enclosed_parts(g, np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])))
+    []
     """
-    out = set()
     n = g.n
-    touching = g.ext > 1e-6
-    for p in np.unique(labels[labels >= 0]) if parts is None else parts:
-        keep = labels != p
-        if keep.all():
+    labels = np.asarray(labels)
+    wanted = np.unique(labels[labels >= 0]) if parts is None else np.asarray(list(parts))
+    wanted = wanted[np.isin(wanted, labels)] if len(wanted) else wanted
+    if len(wanted) == 0:
+        return set()
+    same = (labels[g.ei] == labels[g.ej]) & (labels[g.ei] >= 0)
+    mat = sp.coo_matrix((np.ones(int(same.sum())), (g.ei[same], g.ej[same])), shape=(n, n))
+    piece = connected_components(mat.tocsr(), directed=False)[1]
+    n_pieces = int(piece.max()) + 1 if n else 0
+    piece_label = np.full(n_pieces, -1, dtype=np.int64)
+    piece_label[piece] = labels
+    per_label = np.bincount(piece_label[piece_label >= 0], minlength=int(labels.max()) + 1)
+    outside = n_pieces
+    qi, qj = piece[g.ei], piece[g.ej]
+    cross = qi != qj
+    touching = np.flatnonzero(g.ext > 1e-6)
+    a = np.concatenate([qi[cross], np.unique(piece[touching])])
+    b = np.concatenate([qj[cross], np.full(len(np.unique(piece[touching])), outside)])
+    qn = n_pieces + 1
+    key = np.unique(np.minimum(a, b) * qn + np.maximum(a, b))
+    qa, qb = key // qn, key % qn
+    qmat = sp.coo_matrix((np.ones(2 * len(key)), (np.r_[qa, qb], np.r_[qb, qa])),
+                         shape=(qn, qn)).tocsr()
+    qcomp = connected_components(qmat, directed=False)[1]
+    reach = qcomp == qcomp[outside]
+    stranded = set()
+    if not reach.all():
+        stranded = {int(piece_label[x]) for x in np.flatnonzero(~reach[:n_pieces])}
+    cut = articulation_points(qmat, outside)
+    node_of = np.full(len(per_label), -1, dtype=np.int64)
+    node_of[piece_label[piece_label >= 0]] = np.flatnonzero(piece_label >= 0)
+    out = set()
+    for p in wanted.tolist():
+        if per_label[p] > 1:  # a part in pieces: remove all of them and look
+            if _encloses_by_search(g, labels, p, touching):
+                out.add(int(p))
             continue
-        m = keep[g.ei] & keep[g.ej]
-        # node n is the outside, joined to every unit on the community boundary
-        ei = np.concatenate([g.ei[m], np.flatnonzero(touching & keep)])
-        ej = np.concatenate([g.ej[m], np.full((touching & keep).sum(), n)])
-        mat = sp.coo_matrix((np.ones(len(ei)), (ei, ej)), shape=(n + 1, n + 1)).tocsr()
-        comp = connected_components(mat, directed=False)[1]
-        if (comp[np.flatnonzero(keep)] != comp[n]).any():
+        if stranded - {p} or int(node_of[p]) in cut:
             out.add(int(p))
+    return out
+
+
+def _encloses_by_search(g: UnitGraph, labels: np.ndarray, p: int, touching: np.ndarray) -> bool:
+    n = g.n
+    keep = labels != p
+    m = keep[g.ei] & keep[g.ej]
+    ok = touching[keep[touching]]
+    ei = np.concatenate([g.ei[m], ok])
+    ej = np.concatenate([g.ej[m], np.full(len(ok), n)])
+    mat = sp.coo_matrix((np.ones(len(ei)), (ei, ej)), shape=(n + 1, n + 1)).tocsr()
+    comp = connected_components(mat, directed=False)[1]
+    return bool((comp[np.flatnonzero(keep)] != comp[n]).any())
+
+
+def articulation_points(mat: sp.csr_matrix, root: int) -> set[int]:
+    """Articulation points of the component of ``root`` in an undirected graph (CSR).
+
+    Tarjan's low-link depth-first search, iterative (no recursion limit); linear in the
+    edges. (networkx has one too, but building its graph costs far more than the search
+    on the part graphs of big communities.)
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> a, b = [0, 1, 1, 3], [1, 2, 3, 4]                  # 0-1-2, 1-3-4
+    >>> m = sp.coo_matrix((np.ones(8), (a + b, b + a)), shape=(5, 5)).tocsr()
+    >>> sorted(articulation_points(m, 0))
+    [1, 3]
+    """
+    indptr, indices = mat.indptr.tolist(), mat.indices.tolist()
+    n = mat.shape[0]
+    disc = [-1] * n
+    low = [0] * n
+    parent = [-1] * n
+    children = [0] * n
+    out: set[int] = set()
+    disc[root] = low[root] = 0
+    time_ = 1
+    stack = [(root, indptr[root])]
+    while stack:
+        v, pos = stack[-1]
+        if pos < indptr[v + 1]:
+            stack[-1] = (v, pos + 1)
+            w = indices[pos]
+            if disc[w] < 0:
+                parent[w] = v
+                children[v] += 1
+                disc[w] = low[w] = time_
+                time_ += 1
+                stack.append((w, indptr[w]))
+            elif w != parent[v] and disc[w] < low[v]:
+                low[v] = disc[w]
+        else:
+            stack.pop()
+            p = parent[v]
+            if p >= 0:
+                if low[v] < low[p]:
+                    low[p] = low[v]
+                if p != root and low[v] >= disc[p]:
+                    out.add(p)
+    if children[root] > 1:
+        out.add(root)
     return out

@@ -193,7 +193,8 @@ class GridPlanning:
         self.require_communities()
         ids = self.known_communities(communities)
         planned_ids = ids if ids is not None else layers["communities"]["id"]
-        report(progress, 0.1, f"planning grids for {len(planned_ids):,} communities")
+        report(progress, 0.1, f"planning grids for {len(planned_ids):,} "
+                               f"communit{'y' if len(planned_ids) == 1 else 'ies'}")
         t0 = time.perf_counter()
         stored = layers["grids"]
         plan = generate_grids(layers["communities"], layers["streets"], layers["buildings"],

@@ -150,11 +150,28 @@ def test_reason_indivisible_unit_over_max():
     assert g["reason"].tolist() == ["", gp.INDIVISIBLE_UNIT_OVER_MAX]
 
 
-def test_reason_no_valid_partition_found():
+def test_reason_infeasible_proven_by_the_exhaustive_search():
     plan = _plan(_row([250, 250, 250]))  # 2 grids fit (375 each) but units are 250 each
-    assert plan.issues["reason"].tolist() == [gp.NO_VALID_PARTITION_FOUND]
+    assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
+    assert "was tried" in plan.issues["detail"].iloc[0]
     assert sorted(plan.grids["households"]) == [250, 500]
-    assert (plan.grids["reason"] == gp.NO_VALID_PARTITION_FOUND).sum() == 1
+    assert (plan.grids["reason"] == gp.INFEASIBLE).sum() == 1
+
+
+def test_reason_infeasible_proven_by_the_exact_model():
+    # the constructive search gets no time: the HiGHS model decides
+    s = default_config().replace(grids={"generator": {"grow_seconds": 1e-9}}).grids
+    plan = _plan(_row([250, 250, 250]), settings=s)
+    assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
+    assert "the exact model (HiGHS) proves" in plan.issues["detail"].iloc[0]
+
+
+def test_reason_infeasible_proven_by_counting():
+    # 280 households can only be alone (below 300) or with a neighbour (above 500)
+    plan = _plan(_row([150, 150, 230, 280, 240, 150, 150]))
+    assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
+    assert "(280 households) cannot be in any grid" in plan.issues["detail"].iloc[0]
+    assert (plan.grids["reason"] != "").any()
 
 
 def test_reason_community_in_pieces():

@@ -1,0 +1,279 @@
+"""One connected part of a community split into grids: proofs, searches, exact model.
+
+:func:`solve_part` is what :mod:`beatgrid.gis.grids.community` runs on every connected
+set of free units, in this order:
+
+1. counting proofs (:mod:`beatgrid.gis.grids.feasibility`): fewer households than one
+   grid (``below_min``), no grid count fits (``no_grid_count_fits``), a unit no grid can
+   hold or a piece no count fits (``infeasible``, ``community_in_pieces``);
+2. the search: communities of up to ``generator.forest_min_grids`` grids with
+   :func:`~beatgrid.gis.grids.search.tree_partition` (the grid counts closest to
+   households / target in turn), bigger ones with
+   :func:`~beatgrid.gis.grids.forest.forest_partition` (every region of a level
+   bisected at once, near-linear), each engine the other's fallback, all within
+   ``generator.search_seconds`` (plus ``search_seconds_per_1000_units``);
+3. the exhaustive constructive search (:func:`~beatgrid.gis.grids.grow.grow_partition`,
+   grid by grid) within ``generator.grow_seconds``: a plan, or a proof when it runs to
+   the end (``infeasible``); big communities of lumpy units (median households of a unit
+   at least ``generator.lumpy_share`` of the band's minimum) start with it;
+4. the exact model (:func:`~beatgrid.gis.grids.exact.exact_partition`, HiGHS) for parts
+   of at most ``exact.max_units`` units: a plan, or the proof that none exists
+   (``infeasible``), or nothing within ``exact.time_limit_s`` (``search_limit``);
+5. when no plan in the band was found, the closest plan (the band widened step by
+   step, then border units moved while the households out of band fall), every grid
+   out of range carrying the reason.
+
+Examples
+--------
+>>> from beatgrid.gis.config import default_config
+>>> from beatgrid.gis.grids.band import Band
+>>> from beatgrid.gis.grids.unit_graph import lattice_graph
+>>> g = lattice_graph(1, 3, households=250)
+>>> got = solve_part(g, np.arange(3), band=Band(300, 500, 400), settings=default_config().grids,
+...                  rng=np.random.default_rng(0))
+>>> got.reason, [float(g.h[p].sum()) for p in got.parts]
+('infeasible', [250.0, 500.0])
+>>> got.detail
+'every way of building grids in [300, 500] from these 3 units was tried (exhaustive search, 1 candidate grid(s)): none covers the 750 households (2 grid(s) fit)'
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from beatgrid.gis.grids.band import Band, closest_count, grid_counts
+from beatgrid.gis.grids.exact import exact_partition
+from beatgrid.gis.grids.feasibility import piece_proof, unit_proofs
+from beatgrid.gis.grids.forest import ForestStats, forest_partition
+from beatgrid.gis.grids.grow import grow_partition
+from beatgrid.gis.grids.plan import BELOW_MIN, INFEASIBLE, NO_GRID_COUNT_FITS, SEARCH_LIMIT
+from beatgrid.gis.grids.repair import repair_band
+from beatgrid.gis.grids.search import tree_partition
+from beatgrid.gis.grids.unit_graph import UnitGraph
+
+__all__ = ["PartPlan", "solve_part"]
+
+
+@dataclass
+class PartPlan:
+    """The grids of one part: unit numbers per grid, and why it is not fully valid.
+
+    Attributes
+    ----------
+    parts
+        Unit numbers (of the graph) of every grid.
+    reason, detail
+        Empty when every grid is in the band; else the reason code and its argument.
+    engine
+        What found the plan: ``tree``, ``forest``, ``exact``, ``closest`` or ``none``.
+    """
+
+    parts: list[np.ndarray]
+    reason: str = ""
+    detail: str = ""
+    engine: str = "none"
+
+
+def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping[str, Any],
+               rng: np.random.Generator, real: np.ndarray | None = None,
+               thorough: bool = True) -> PartPlan:
+    """Split one connected set of units into grids (see the module docstring).
+
+    Parameters
+    ----------
+    g
+        The unit graph of the community.
+    nodes
+        The units to split (connected in ``g``).
+    band
+        The household band.
+    settings
+        Grid settings (``generator`` and ``exact`` tables).
+    rng
+        Random generator.
+    real
+        Mask of the edges of ``g`` that are real borders (default all; virtual edges join
+        the pieces of a community).
+    thorough
+        False: no exhaustive search nor exact model (steps 3 and 4) when the heuristics
+        fail; the closest plan at once with ``search_limit``.
+
+    Returns
+    -------
+    PartPlan
+    """
+    gen = settings["generator"]
+    exact_cfg = settings.get("exact", {})
+    real = np.ones(len(g.ei), bool) if real is None else real
+    total = float(g.h[nodes].sum())
+    if total < band.lo:
+        return PartPlan([nodes], BELOW_MIN, f"{total:.0f} households < {band.lo}")
+    ks = grid_counts(total, band)
+    if not ks:
+        k = closest_count(total, band)
+        detail = (f"{total:.0f} households: {math.floor(total / band.hi)} grid(s) would exceed "
+                  f"{band.hi}, {math.ceil(total / band.lo) if total >= band.lo else 1} would "
+                  f"fall below {band.lo}; {k} grid(s) of about {total / k:.0f}")
+        return _closest(g, nodes, k, band, rng, gen, NO_GRID_COUNT_FITS, detail)
+    proof = unit_proofs(g, nodes, band, real=real)
+    if proof is None and not real.all():
+        proof = piece_proof(g, nodes, band, real=real)
+    if proof is not None:
+        return _closest(g, nodes, ks[0], band, rng, gen, proof.reason, proof.detail)
+    deadline = time.process_time() + float(gen.get("search_seconds", 5.0)) + \
+        float(gen.get("search_seconds_per_1000_units", 1.0)) * len(nodes) / 1000
+    found, closest = _search(g, nodes, ks, band, rng, settings, deadline, real)
+    if found is not None:
+        return found
+    n = len(nodes)
+    counts = f"{ks[0]} grid(s)" if len(ks) == 1 else f"{min(ks)}-{max(ks)} grids"
+    if not thorough:
+        detail = (f"{total:.0f} households, {counts} fit, but the search found no plan in "
+                  f"[{band.lo}, {band.hi}] on street blocks")
+        return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
+            _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, detail)
+    # the exhaustive constructive search: a plan, or a proof when it ran to the end
+    grow_s = float(gen.get("grow_seconds", 5.0))
+    grown = grow_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                           deadline=time.process_time() + grow_s)
+    if grown.labels is None and not grown.complete and (g.h[nodes] == 0).any():
+        glued = grow_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                               deadline=time.process_time() + grow_s, absorb_zeros=True)
+        if glued.labels is not None:
+            grown = glued
+    if grown.labels is not None:
+        return PartPlan(_parts_of(nodes, grown.labels), engine="grow")
+    if grown.complete:
+        detail = (f"every way of building grids in [{band.lo}, {band.hi}] from these {n} units "
+                  f"was tried (exhaustive search, {grown.steps} candidate grid(s)): none covers "
+                  f"the {total:.0f} households ({counts} fit)")
+        return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
+            _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+    # the exact model decides small parts: a plan, a proof, or nothing in its time
+    detail = (f"{total:.0f} households, {counts} fit, but the search found no plan in "
+              f"[{band.lo}, {band.hi}] within its limits")
+    if n <= int(exact_cfg.get("max_units", 80)):
+        res = exact_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                              time_limit=float(exact_cfg.get("time_limit_s", 10.0)),
+                              optimise=bool(exact_cfg.get("optimise", True)),
+                              max_units=int(exact_cfg.get("max_units", 80)))
+        if res.labels is not None:
+            return PartPlan(_parts_of(nodes, res.labels), engine="exact")
+        if res.proven_infeasible:
+            detail = (f"the exact model (HiGHS) proves that no plan in [{band.lo}, {band.hi}] "
+                      f"exists on these {n} units ({counts} fit the {total:.0f} households)")
+            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
+                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+        detail += (f"; the exact model (HiGHS, {n} units) found no plan and no proof in "
+                   f"{res.seconds:.0f} s")
+    else:
+        detail += f" ({n} units: too many for the exact model, exact.max_units)"
+    return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
+        _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, detail)
+
+
+def _reasoned(plan: PartPlan, reason: str, detail: str) -> PartPlan:
+    return PartPlan(plan.parts, reason, detail, engine=plan.engine)
+
+
+def _search(g: UnitGraph, nodes: np.ndarray, ks: list[int], band: Band,
+            rng: np.random.Generator, settings: Mapping[str, Any], deadline: float,
+            real: np.ndarray) -> tuple[PartPlan | None, PartPlan | None]:
+    """The heuristic engines: (a plan in the band or None, the closest plan if made).
+
+    Small parts: the region-by-region search for the best counts, then the closest plan
+    (the band widened, border units moved back into it), then the level-by-level
+    search. Big parts: the level-by-level search, then the region-by-region one.
+    """
+    gen = settings["generator"]
+    exact_cfg = settings.get("exact", {})
+    big = ks[0] >= int(gen.get("forest_min_grids", 16))
+    closest = None
+    h = g.h[nodes]
+    # units holding a big share of a grid each: grids of 2-3 units, where spanning-tree
+    # cuts rarely land in the band but the constructive search is quick
+    lumpy = float(np.median(h[h > 0])) >= float(gen.get("lumpy_share", 0.3)) * band.lo \
+        if (h > 0).any() else False
+    order = ("forest", "tree") if big else ("tree", "closest", "forest")
+    if big and lumpy:
+        order = ("grow", "forest", "tree")
+    for engine in order:
+        if time.process_time() > deadline:
+            break
+        if engine == "tree":
+            for k in ks[:3]:
+                labels = tree_partition(g, k, lo=band.lo, hi=band.hi, rng=rng,
+                                        trees=gen["trees_per_split"],
+                                        max_attempts=gen["max_attempts"],
+                                        balance_weight=gen["balance_weight"], nodes=nodes,
+                                        deadline=deadline)
+                if labels is not None:
+                    return PartPlan(_parts(labels, k), engine="tree"), None
+                if time.process_time() > deadline:
+                    break
+        elif engine == "grow":
+            grown = grow_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                                   deadline=min(deadline, time.process_time() + float(
+                                       gen.get("grow_seconds", 5.0))))
+            if grown.labels is not None:
+                return PartPlan(_parts_of(nodes, grown.labels), engine="grow"), None
+        elif engine == "closest":
+            closest = _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, "")
+            if not closest.reason:
+                return closest, None
+        else:
+            labels = forest_partition(g, ks[0], lo=band.lo, hi=band.hi, target=band.target,
+                                      rng=rng, nodes=nodes, trees=int(gen.get("forest_trees", 3)),
+                                      balance_weight=gen["balance_weight"], deadline=deadline,
+                                      real=real, exact_units=int(exact_cfg.get("region_units", 40)),
+                                      exact_seconds=float(exact_cfg.get("region_seconds", 2.0)),
+                                      stats=ForestStats())
+            if labels is not None:
+                return PartPlan(_parts(labels, int(labels.max()) + 1), engine="forest"), None
+    return None, closest
+
+
+def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator,
+             gen: Mapping[str, Any], reason: str, detail: str) -> PartPlan:
+    """The closest plan of ``k`` grids (band widened step by step), with the reason."""
+    total = float(g.h[nodes].sum())
+    avg = total / k
+    width = band.hi - band.lo
+    big = k >= int(gen.get("forest_min_grids", 16))
+    for widen in (0.0, 0.1, 0.25, 0.5, 1.0, None):
+        if widen is None:
+            lo, hi = 0.0, total
+        else:
+            lo = max(0.0, min(band.lo, avg) - widen * width)
+            hi = max(band.hi, avg) + widen * width
+        if big:
+            labels = forest_partition(g, k, lo=lo, hi=hi, target=avg, rng=rng, nodes=nodes,
+                                      trees=int(gen.get("forest_trees", 3)),
+                                      balance_weight=gen["balance_weight"])
+        else:
+            labels = tree_partition(g, k, lo=lo, hi=hi, rng=rng, trees=gen["trees_per_split"],
+                                    max_attempts=gen["max_attempts"],
+                                    balance_weight=gen["balance_weight"], nodes=nodes)
+        if labels is not None:
+            # the closest plan: move border units while the households out of band fall
+            labels = repair_band(g, labels, lo=band.lo, hi=band.hi)
+            parts = _parts(labels, int(labels.max()) + 1)
+            if all(band.contains(g.h[p].sum()) for p in parts) and reason == SEARCH_LIMIT:
+                return PartPlan(parts, engine="closest")
+            return PartPlan(parts, reason, detail, engine="closest")
+    return PartPlan([nodes], reason, detail)
+
+
+def _parts_of(nodes: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """Unit numbers per grid from grid numbers in ``nodes`` order."""
+    return [nodes[labels == i] for i in range(int(labels.max()) + 1)]
+
+
+def _parts(labels: np.ndarray, k: int) -> list[np.ndarray]:
+    return [np.flatnonzero(labels == i) for i in range(k)]

@@ -1,0 +1,645 @@
+/* BeatGrid planner: the page (sign in, pick a community and a plan, paint, check, publish).
+ *
+ * State of the plan comes from the plans API; the page keeps a copy of the units' grids
+ * (``S.units.grid``) and of the totals to show a stroke at once, then takes the
+ * service's answer as the truth (and reloads when the two disagree or someone else
+ * changed the plan). window.plannerState tells tests and benchmarks what is on screen.
+ */
+
+import { Api } from "./planner-api.js";
+import { t, setLang, lang, fmt, LABELS } from "./planner-i18n.js";
+import { Units, colourGrids, createMap, whenLoaded, addBackground, addOverlays, showUnits,
+  GridLabels, geomBounds, empty, unitCollection } from "./planner-map.js";
+import { Brush } from "./planner-paint.js";
+import { TotalsTable, renderViolations, renderHistory } from "./planner-panels.js";
+import { Editor } from "./planner-edit.js";
+import { openCompare } from "./planner-compare.js";
+import { Cameras } from "./planner-cameras.js";
+
+const $ = (id) => document.getElementById(id);
+const api = new Api();
+const EDIT_ROLES = new Set(["planner", "admin"]);
+
+/** Everything the page knows. */
+export const S = {
+  me: null, band: { lo: 300, hi: 500 }, stations: [], communities: [], station: "",
+  community: "", plans: [], plan: null, version: null, units: null, colours: new Map(),
+  byId: new Map(), badKinds: new Map(), selected: null, eraseTo: null, onlyUnassigned: false,
+  mode: "paint", map: null, labels: null, brush: null, table: null, busy: 0,
+  fitted: "", strokes: [], firstRenderMs: null, basemap: "",
+};
+window.plannerState = { ready: false, signedIn: false };
+
+// -- messages ------------------------------------------------------------------------------
+let statusTimer = null;
+export function say(text, kind) {
+  const el = $("status");
+  el.textContent = text || "";
+  el.className = "status" + (kind ? " " + kind : "");
+  window.plannerState.message = text || "";
+  window.plannerState.messageKind = kind || "";
+  clearTimeout(statusTimer);
+  if (text && kind !== "error") statusTimer = setTimeout(() => { el.textContent = ""; }, 6000);
+}
+export function sayError(err) {
+  const text = err && err.text ? err.text : String((err && err.message) || err);
+  say(err && err.status === 403 ? t("denied", { msg: text }) : text, "error");
+  if (!(err && err.status)) console.error(err);
+}
+
+// -- the view the panels read ------------------------------------------------------------------
+export const view = {
+  get totals() { return S.plan ? S.plan.totals : []; },
+  get violations() { return S.plan ? S.plan.violations : []; },
+  get byId() { return S.byId; },
+  get band() { return S.band; },
+  get selected() { return S.selected; },
+  get canEdit() { return canEdit(); },
+  colour: (g) => (g === null || g === undefined ? -1 : S.colours.has(g) ? S.colours.get(g) : -1),
+  badKinds: (g) => S.badKinds.get(g) || [],
+  get unassignedUnits() { return S.units ? S.units.grid.reduce((n, g) => n + (g === null ? 1 : 0), 0) : 0; },
+  get unassignedHouseholds() {
+    if (!S.units) return 0;
+    let h = 0;
+    for (let i = 0; i < S.units.n; i++) if (S.units.grid[i] === null) h += S.units.hh[i];
+    return h;
+  },
+};
+
+export function canEdit() {
+  return !!(S.me && EDIT_ROLES.has(S.me.role) && S.plan && S.plan.status === "draft");
+}
+
+// -- signing in ------------------------------------------------------------------------------
+async function signIn() {
+  try {
+    S.me = await api.me();
+  } catch (err) {
+    if (err.status === 401) { showSignIn(); return; }
+    sayError(err);
+    return;
+  }
+  $("signin").hidden = true;
+  await start();
+}
+
+function showSignIn() {
+  window.plannerState.signedIn = false;
+  $("signin").hidden = false;
+  $("signin-name").focus();
+}
+
+async function submitSignIn(e) {
+  e.preventDefault();
+  $("signin-error").textContent = "";
+  try {
+    await api.login($("signin-name").value.trim(), $("signin-password").value);
+    $("signin-password").value = "";
+    await signIn();
+  } catch (err) {
+    $("signin-error").textContent = err.text || String(err);
+  }
+}
+
+async function signOut() {
+  await api.logout();
+  location.hash = "";
+  location.reload();
+}
+
+// -- stations, communities, plans ------------------------------------------------------------------
+async function start() {
+  const role = t("role_" + S.me.role);
+  $("who").textContent = S.me.mode === "local" ? t("local_user") : t("signed_in_as", { name: S.me.name, role });
+  $("sign-out").hidden = S.me.mode === "local";
+  window.plannerState.signedIn = true;
+  window.plannerState.role = S.me.role;
+  const h = new URLSearchParams(location.hash.slice(1));
+  const wanted = Number(h.get("plan")) || null;
+  if (wanted) {
+    // the plan named in the address: ask for it now, with the lists below
+    S.prefetch = { id: wanted, plan: api.plan(wanted), units: api.units(wanted) };
+    S.prefetch.plan.catch(() => {});
+    S.prefetch.units.catch(() => {});
+  }
+  const [settings, stations, communities] = await Promise.all([
+    api.get("/planner/settings"), api.get("/layers/stations"), api.get("/layers/communities")]);
+  S.band = { lo: settings.band.min_households, hi: settings.band.max_households };
+  S.stations = stations.features.map((f) => f.properties);
+  S.communities = communities.features;
+  fillStations();
+  const c = h.get("c") || "";
+  if (c && S.communities.some((f) => f.properties.id === c)) {
+    await pickCommunity(c, h.get("plan") ? Number(h.get("plan")) : null);
+  } else {
+    say(t("pick_prompt"));
+    refreshControls();
+  }
+  window.plannerState.ready = true;
+}
+
+function fillStations() {
+  $("station").innerHTML = `<option value="">${t("all_stations")}</option>` +
+    S.stations.map((s) => `<option value="${s.id}">${s.id} ${s.name || ""}</option>`).join("");
+  $("station").value = S.station;
+  fillCommunities();
+}
+
+function fillCommunities() {
+  const list = S.communities.map((f) => f.properties).filter((p) => !S.station || p.station_id === S.station);
+  $("community").innerHTML = `<option value="">${t("pick_community")}</option>` +
+    list.map((p) => `<option value="${p.id}">${p.id} ${p.name || ""}</option>`).join("");
+  $("community").value = list.some((p) => p.id === S.community) ? S.community : "";
+  $("community-list").innerHTML = S.communities.map((f) => f.properties)
+    .map((p) => `<option value="${p.id} · ${p.name || ""} · ${p.code || ""}"></option>`).join("");
+}
+
+function searchCommunity(text) {
+  const q = text.trim().toLowerCase();
+  if (!q) return;
+  const hits = S.communities.map((f) => f.properties).filter((p) =>
+    [p.id, p.name, p.code].some((v) => v && String(v).toLowerCase().includes(q.split(" · ")[0])));
+  if (hits.length === 1 || (hits.length && hits[0].id.toLowerCase() === q.split(" · ")[0])) {
+    $("community-search").value = "";
+    pickCommunity(hits[0].id, null);
+  }
+}
+
+async function pickCommunity(id, planId) {
+  const f = S.communities.find((x) => x.properties.id === id);
+  if (!f) return;
+  S.community = id;
+  S.station = S.station && f.properties.station_id !== S.station ? "" : S.station;
+  $("station").value = S.station;
+  fillCommunities();
+  showCommunity(f);
+  await loadPlans(planId);
+}
+
+function showCommunity(f) {
+  const map = S.map;
+  whenLoaded(map).then(() => {
+    map.getSource("boundary").setData({ type: "FeatureCollection", features: [f] });
+    if (S.fitted !== f.properties.id) {
+      const b = geomBounds(f.geometry);
+      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 24, duration: 0 });
+      S.fitted = f.properties.id;
+    }
+  });
+}
+
+/** Streets and buildings of the community (after its units: they are not needed to paint). */
+async function loadBackground(f) {
+  if (!f || S.background === f.properties.id) return;
+  S.background = f.properties.id;
+  const b = geomBounds(f.geometry).map((v) => v.toFixed(6)).join(",");
+  try {
+    const [streets, buildings] = await Promise.all([
+      api.get("/layers/streets?bbox=" + b), api.get("/layers/buildings?bbox=" + b)]);
+    if (S.community !== f.properties.id) return;
+    await S.mapReady;
+    S.map.getSource("streets").setData(streets);
+    S.map.getSource("buildings").setData(buildings);
+  } catch (err) { sayError(err); }
+}
+
+async function loadPlans(planId) {
+  S.plans = await api.plans(S.community);
+  fillPlans();
+  const drafts = S.plans.filter((p) => p.status === "draft");
+  const chosen = planId && S.plans.some((p) => p.id === planId) ? planId
+    : (drafts[0] || S.plans[0] || {}).id;
+  if (chosen) await openPlan(chosen);
+  else {
+    closePlan();
+    say(t("no_draft", { c: S.community }));
+  }
+  loadBackground(S.communities.find((x) => x.properties.id === S.community));
+}
+
+function fillPlans() {
+  $("plan").innerHTML = (S.plans.length ? "" : `<option value="">${t("no_plan")}</option>`) +
+    S.plans.map((p) => `<option value="${p.id}">#${p.id} ${p.name} · ${t("status_" + p.status)} · ${p.owner}</option>`).join("");
+  if (S.plan) $("plan").value = String(S.plan.id);
+}
+
+function closePlan() {
+  S.plan = null;
+  S.units = null;
+  S.shown = null;
+  S.byId = new Map();
+  if (S.map.getSource("units")) S.map.getSource("units").setData(empty());
+  S.labels.clear();
+  S.table.render({ ...view, totals: [] });
+  renderAll();
+}
+
+/** Open plan ``id``: its totals and units, drawn; the first render is measured. */
+export async function openPlan(id) {
+  performance.mark("plan-open");
+  const loading = t("loading_plan", { id });
+  say(loading);
+  window.plannerState.ready = false;
+  const pre = S.prefetch && S.prefetch.id === id ? S.prefetch : null;
+  S.prefetch = null;
+  const [plan, fc] = await Promise.all(pre ? [pre.plan, pre.units] : [api.plan(id), api.units(id)]);
+  S.units = new Units(fc);
+  S.colours = new Map();
+  S.selected = null;
+  S.eraseTo = null;
+  location.hash = `c=${encodeURIComponent(plan.community_id)}&plan=${plan.id}`;
+  await S.mapReady;
+  adopt(plan, { full: true });
+  if (!S.brush) makeBrush();
+  S.brush.units = S.units;
+  fillPlans();
+  await new Promise((resolve) => S.map.once("idle", resolve));
+  performance.mark("units-drawn");
+  const m = performance.measure("plan-to-units", "plan-open", "units-drawn");
+  if (S.firstRenderMs === null) S.firstRenderMs = performance.now();
+  window.plannerState.firstRenderMs = S.firstRenderMs;
+  window.plannerState.openMs = m.duration;
+  updateOverlays(null);
+  await new Promise((resolve) => S.map.once("idle", resolve));
+  window.plannerState.overlaysMs = performance.now();
+  window.plannerState.ready = true;
+  if ($("status").textContent === loading) say("");
+}
+
+// -- taking the service's answer -------------------------------------------------------------------
+/**
+ * The plan as answered by the service. ``full``: the units' grids were reloaded too
+ * (colours, table and map redrawn); otherwise only the grids in ``touched`` changed.
+ */
+export function adopt(plan, { full = false, touched = null, changedUnits = null } = {}) {
+  const before = S.byId;
+  S.plan = plan;
+  S.version = plan.version;
+  S.byId = new Map(plan.totals.map((r) => [r.grid_id, { ...r }]));
+  const oldBad = S.badKinds;
+  S.badKinds = new Map();
+  for (const v of plan.violations) {
+    if (v.severity === "warning" || v.grid_id === null || v.grid_id === undefined) continue;
+    if (!S.badKinds.has(v.grid_id)) S.badKinds.set(v.grid_id, []);
+    S.badKinds.get(v.grid_id).push(v.kind);
+  }
+  const ids = plan.totals.map((r) => r.grid_id);
+  const newGrids = ids.some((g) => !before.has(g)) || [...before.keys()].some((g) => !S.byId.has(g));
+  if (ids.some((g) => !S.colours.has(g))) {
+    S.colours = colourGrids(ids, S.units.gridNeighbours(), S.colours);
+  }
+  if (S.selected && !S.byId.has(S.selected)) S.selected = null;
+  if (!S.selected && ids.length) S.selected = ids[0];
+  if (S.eraseTo && !S.byId.has(S.eraseTo)) S.eraseTo = null;
+  let opened = false;
+  if (S.shown !== S.units) {
+    // a plan opened: its units drawn once with their colours; later only feature state;
+    // the hatch and outlines follow once the units are on screen (openPlan)
+    showUnits(S.map, S.units, (g) => view.colour(g));
+    S.shown = S.units;
+    opened = true;
+    S.map.getSource("bad").setData(empty());
+    S.map.getSource("marks").setData(empty());
+  } else if (full) {
+    recolour(changedUnits);
+  }
+  if (full) {
+    if (!opened) updateOverlays(null);
+    updateLabels(null);
+    S.table.render(view);
+  } else {
+    const changed = new Set(touched || []);
+    for (const g of S.byId.keys()) {
+      const x = before.get(g), y = S.byId.get(g);
+      if (!x || x.households !== y.households || x.units !== y.units || x.locked !== y.locked) changed.add(g);
+      if ((oldBad.get(g) || []).join() !== (S.badKinds.get(g) || []).join()) changed.add(g);
+    }
+    updateOverlays([...changed], oldBad);
+    updateLabels([...changed]);
+    if (newGrids) S.table.render(view); else S.table.update(view, [...changed]);
+  }
+  renderAll();
+}
+
+/** The colour of units (all when null) from their grid: after their grids changed. */
+export function recolour(list) {
+  if (!S.units) return;
+  const all = list || S.units.grid.map((g, i) => i);
+  for (const i of all) S.map.setFeatureState({ source: "units", id: i }, { c: view.colour(S.units.grid[i]), pend: 0 });
+}
+
+/**
+ * The hatch (units of grids breaking a rule) and outlines (the grid painted into, the
+ * locked grids). Redrawn when one of the ``changed`` grids (all when null) is, or was,
+ * hatched or outlined.
+ */
+export function updateOverlays(changed, oldBad) {
+  if (!S.units || !S.map.getSource("bad")) return;
+  const marked = (g) => g === S.selected || (S.byId.get(g) || {}).locked;
+  const redo = (test) => changed === null || changed.some(test);
+  const members = redo((g) => S.badKinds.has(g) || (oldBad && oldBad.has(g)) || marked(g)) ? S.units.members() : null;
+  if (!members) return;
+  if (redo((g) => S.badKinds.has(g) || (oldBad && oldBad.has(g)))) {
+    const bad = [];
+    for (const g of S.badKinds.keys()) for (const i of members.get(g) || []) bad.push(i);
+    S.map.getSource("bad").setData(unitCollection(S.units, bad, () => ({})));
+  }
+  const marks = [], kinds = [];
+  for (const [g, list] of members) {
+    if (g === null || !marked(g)) continue;
+    for (const i of list) { marks.push(i); kinds.push(g === S.selected ? "sel" : "lock"); }
+  }
+  let k = 0;
+  S.map.getSource("marks").setData(unitCollection(S.units, marks, () => ({ kind: kinds[k++] })));
+}
+
+/** Grid labels: code and households at the grid's centre. */
+export function updateLabels(grids) {
+  if (!S.units) return;
+  const members = grids ? S.units.membersOf(grids) : S.units.members();
+  const item = (g) => {
+    const row = S.byId.get(g);
+    const list = members.get(g);
+    if (!row || !list) return null;
+    return { grid: g, at: S.units.centre(list), name: g, title: `${g} · ${row.code}`,
+      text: `${fmt(row.households)} ${lang() === "zh" ? "户" : "hh"}${row.locked ? " · " + t("locked") : ""}`,
+      cls: (S.badKinds.has(g) ? "bad" : "") + (g === S.selected ? " sel" : "") };
+  };
+  if (!grids) {
+    const items = new Map();
+    for (const g of S.byId.keys()) { const it = item(g); if (it) items.set(g, it); }
+    S.labels.set(items);
+  } else {
+    for (const g of grids) if (g !== null) S.labels.update(g, item(g));
+  }
+}
+
+/** Everything around the table: plan header, rules, buttons, read-only notes. */
+export function renderAll() {
+  const p = S.plan;
+  $("plan-name").textContent = p ? `#${p.id} ${p.name}` : "—";
+  $("plan-status").textContent = p ? t("status_" + p.status) : "";
+  $("plan-status").className = "badge " + (p ? p.status : "");
+  $("saved").textContent = !p ? "" : S.busy ? t("saving") : p.status === "draft"
+    ? t("saved", { step: p.step, last: p.last_step }) : t("saved_published", { step: p.step });
+  $("saved").classList.toggle("busy", S.busy > 0);
+  $("band-note").textContent = t("band_note", { lo: S.band.lo, hi: S.band.hi });
+  const vkey = `${lang()}|${p ? p.id + ":" + p.version : ""}`;
+  if (S.violationsShown !== vkey) {
+    S.violationsShown = vkey;
+    renderViolations($("violations"), $("rules-count"), view, (g) => selectGrid(g, { zoom: true }));
+  }
+  renderCurrentGrid();
+  refreshControls();
+  const ps = window.plannerState;
+  Object.assign(ps, { planId: p ? p.id : null, version: p ? p.version : null, step: p ? p.step : null,
+    lastStep: p ? p.last_step : null, status: p ? p.status : null, canEdit: canEdit(), busy: S.busy,
+    lang: lang(), selected: S.selected, grids: p ? p.totals.length : 0,
+    violations: p ? p.violations.length : 0, unassigned: p ? p.unassigned_units : 0 });
+}
+
+function renderCurrentGrid() {
+  const g = S.selected;
+  const swatch = (x) => (x && view.colour(x) >= 0
+    ? `<span class="swatch" style="background:${(S.colours.has(x) ? paletteOf(x) : "#ccc")}"></span>` : "");
+  $("current-grid").innerHTML = g ? `${swatch(g)} ${g}` : t("no_grid");
+  const sel = $("erase-into");
+  const ids = [...S.byId.keys()].filter((x) => x !== g);
+  const key = `${lang()}|${g}|${ids.join(",")}`;
+  if (S.eraseShown !== key) {
+    S.eraseShown = key;
+    sel.innerHTML = `<option value="">${t("no_grid")}</option>` + ids.map((x) => `<option value="${x}">${x}</option>`).join("");
+  }
+  sel.value = S.eraseTo && S.byId.has(S.eraseTo) && S.eraseTo !== g ? S.eraseTo : "";
+  const row = g ? S.byId.get(g) : null;
+  $("lock").textContent = row && row.locked ? t("unlock") : t("lock");
+  $("lock").setAttribute("aria-pressed", String(!!(row && row.locked)));
+}
+
+function paletteOf(g) {
+  return ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"][S.colours.get(g)];
+}
+
+export function refreshControls() {
+  const edit = canEdit();
+  const role = S.me ? S.me.role : "";
+  document.querySelectorAll(".edit").forEach((el) => { el.disabled = !edit; });
+  document.querySelectorAll(".cam-edit").forEach((el) => { el.disabled = !(S.me && EDIT_ROLES.has(role)); });
+  $("import-label").classList.toggle("disabled", !(S.me && EDIT_ROLES.has(role) && S.community));
+  $("import-csv").disabled = !(S.me && EDIT_ROLES.has(role) && S.community);
+  $("new-draft").disabled = !(S.me && EDIT_ROLES.has(role) && S.community);
+  $("new-source").disabled = $("new-draft").disabled;
+  const p = S.plan;
+  $("undo").disabled = !edit || !p || p.step <= 1 || S.busy > 0;
+  $("redo").disabled = !edit || !p || p.step >= p.last_step || S.busy > 0;
+  $("history").disabled = !edit || !p;
+  $("remove-grid").disabled = !edit || !S.selected;
+  $("lock").disabled = !edit || !S.selected;
+  for (const id of ["compare", "export-geojson", "export-csv"]) $(id).disabled = !p;
+  document.querySelectorAll("button.mode").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === S.mode)));
+  $("erase-into").closest(".erase-into").hidden = S.mode !== "erase";
+  $("only-unassigned").checked = S.onlyUnassigned;
+  const ro = $("readonly");
+  if (S.me && !EDIT_ROLES.has(role)) {
+    ro.hidden = false; ro.textContent = t("read_only_role", { role: t("role_" + role) });
+  } else if (p && p.status !== "draft") {
+    ro.hidden = false; ro.textContent = t("read_only_status", { status: t("status_" + p.status) });
+  } else ro.hidden = true;
+  if (S.brush) S.brush.setEnabled(edit);
+  $("brush-size").textContent = t("brush_px", { n: S.brush ? S.brush.radius : 18 });
+}
+
+// -- choosing the grid and the tool ---------------------------------------------------------------
+export function selectGrid(g, { zoom = false } = {}) {
+  if (!S.byId.has(g)) return;
+  const old = S.selected;
+  S.selected = g;
+  if (S.eraseTo === g) S.eraseTo = null;
+  updateOverlays([old, g].filter(Boolean));
+  updateLabels([old, g].filter(Boolean));
+  S.table.update(view, [old, g].filter(Boolean));
+  S.table.reveal(g);
+  renderCurrentGrid();
+  refreshControls();
+  window.plannerState.selected = g;
+  if (zoom && S.units) {
+    const list = S.units.members().get(g) || [];
+    if (list.length) {
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (const i of list) {
+        const b = S.units.bbox;
+        x0 = Math.min(x0, b[4 * i]); y0 = Math.min(y0, b[4 * i + 1]);
+        x1 = Math.max(x1, b[4 * i + 2]); y1 = Math.max(y1, b[4 * i + 3]);
+      }
+      S.map.fitBounds([[x0, y0], [x1, y1]], { padding: 80, maxZoom: 18, duration: 300 });
+    }
+  }
+}
+
+function stepGrid(delta) {
+  const ids = [...S.byId.keys()];
+  if (!ids.length) return;
+  const k = Math.max(0, ids.indexOf(S.selected));
+  selectGrid(ids[(k + delta + ids.length) % ids.length], { zoom: false });
+}
+
+function setMode(mode) {
+  S.mode = mode;
+  if (S.brush) S.brush.setMode(mode);
+  const cams = mode === "camera";
+  S.mapReady.then(() => {
+    S.cameras.ensureLayers();
+    S.cameras.setVisible(cams);
+    const f = S.communities.find((x) => x.properties.id === S.community);
+    if (cams && f) S.cameras.load(f).catch(sayError);
+  });
+  refreshControls();
+}
+
+function setBrush(r) {
+  if (!S.brush) return;
+  const v = S.brush.setRadius(r);
+  $("brush").value = v;
+  refreshControls();
+}
+
+function makeBrush() {
+  S.brush = new Brush(S.map, S.units, S.editor.brushHandlers());
+  S.brush.setMode(S.mode);
+  setBrush(Number($("brush").value));
+}
+
+// -- language ----------------------------------------------------------------------------------
+function applyLanguage(l) {
+  setLang(l);
+  localStorage.setItem("beatgrid.lang", lang());
+  document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";
+  document.title = "BeatGrid · " + t("title");
+  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+  document.querySelectorAll("[data-i18n-title]").forEach((el) => { el.title = t(el.dataset.i18nTitle); });
+  document.querySelectorAll("button.lang").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.lang === lang())));
+  $("shortcuts").innerHTML = LABELS[lang()].shortcuts.map(([k, what]) => `<tr><td><kbd>${k}</kbd></td><td>${what}</td></tr>`).join("");
+  if (S.me) {
+    $("who").textContent = S.me.mode === "local" ? t("local_user") : t("signed_in_as", { name: S.me.name, role: t("role_" + S.me.role) });
+    fillStations();
+    fillPlans();
+  }
+  if (S.plan) { S.table.render(view); updateLabels(null); }
+  renderAll();
+}
+
+// -- keyboard ----------------------------------------------------------------------------------
+function onKey(e) {
+  const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName) && e.target.type !== "checkbox" && e.target.type !== "range";
+  if (e.key === "Escape") {
+    if (S.brush) S.brush.cancel();
+    document.querySelectorAll(".overlay").forEach((o) => { if (o.id !== "signin") o.hidden = true; });
+    return;
+  }
+  if (typing) return;
+  const ctrl = e.ctrlKey || e.metaKey;
+  const k = e.key.toLowerCase();
+  if (ctrl && k === "z" && !e.shiftKey) { e.preventDefault(); S.editor.undo(); return; }
+  if (ctrl && (k === "y" || (k === "z" && e.shiftKey))) { e.preventDefault(); S.editor.redo(); return; }
+  if (ctrl || e.altKey) return;
+  if (e.key === " ") { e.preventDefault(); if (S.brush) S.brush.setSpace(true); return; }
+  const actions = {
+    "[": () => setBrush(S.brush.radius / 1.25), "]": () => setBrush(S.brush.radius * 1.25),
+    b: () => setMode("paint"), e: () => setMode("erase"), v: () => setMode("pan"), c: () => setMode("camera"),
+    u: () => { S.onlyUnassigned = !S.onlyUnassigned; refreshControls(); },
+    n: () => stepGrid(1), p: () => stepGrid(-1),
+    l: () => canEdit() && S.selected && S.editor.toggleLock(S.selected),
+    a: () => canEdit() && S.editor.addGrid(), r: () => canEdit() && S.editor.rebalance(),
+    "?": () => { $("help").hidden = false; },
+  };
+  const act = actions[e.key] || actions[k];
+  if (act && S.brush !== null) { e.preventDefault(); act(); }
+}
+
+// -- downloads ----------------------------------------------------------------------------------
+async function download(url, name) {
+  try {
+    const blob = await api.blob(url);
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  } catch (err) { sayError(err); }
+}
+
+// -- wiring ---------------------------------------------------------------------------------------
+function wire() {
+  $("signin-form").addEventListener("submit", submitSignIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("station").addEventListener("change", (e) => { S.station = e.target.value; fillCommunities(); });
+  $("community").addEventListener("change", (e) => e.target.value && pickCommunity(e.target.value, null));
+  $("community-search").addEventListener("change", (e) => searchCommunity(e.target.value));
+  $("community-search").addEventListener("keydown", (e) => { if (e.key === "Enter") searchCommunity(e.target.value); });
+  $("plan").addEventListener("change", (e) => e.target.value && openPlan(Number(e.target.value)).catch(sayError));
+  $("new-draft").addEventListener("click", () => S.editor.newDraft($("new-source").value));
+  document.querySelectorAll("button.lang").forEach((b) => b.addEventListener("click", () => applyLanguage(b.dataset.lang)));
+  document.querySelectorAll("button.mode").forEach((b) => b.addEventListener("click", () => setMode(b.dataset.mode)));
+  $("brush").addEventListener("input", (e) => setBrush(Number(e.target.value)));
+  $("only-unassigned").addEventListener("change", (e) => { S.onlyUnassigned = e.target.checked; refreshControls(); });
+  $("erase-into").addEventListener("change", (e) => { S.eraseTo = e.target.value || null; });
+  $("grid-filter").addEventListener("input", (e) => S.table.setFilter(e.target.value));
+  $("undo").addEventListener("click", () => S.editor.undo());
+  $("redo").addEventListener("click", () => S.editor.redo());
+  $("history").addEventListener("focus", () => S.editor.loadHistory());
+  $("history").addEventListener("change", (e) => e.target.value && S.editor.goTo(Number(e.target.value)));
+  $("lock").addEventListener("click", () => S.selected && S.editor.toggleLock(S.selected));
+  $("add-grid").addEventListener("click", () => S.editor.addGrid());
+  $("remove-grid").addEventListener("click", () => S.selected && S.editor.removeGrid(S.selected));
+  $("rebalance").addEventListener("click", () => S.editor.rebalance());
+  $("publish").addEventListener("click", () => S.editor.publish());
+  $("compare").addEventListener("click", () => openCompare(api, S, { say, sayError }).catch(sayError));
+  $("compare-close").addEventListener("click", () => { $("compare-view").hidden = true; });
+  $("export-geojson").addEventListener("click", () => download(`/plans/${S.plan.id}/grids`, `plan-${S.plan.id}-grids.geojson`));
+  $("export-csv").addEventListener("click", () => download(`/plans/${S.plan.id}/assignment.csv`, `plan-${S.plan.id}.csv`));
+  $("import-csv").addEventListener("change", (e) => { const f = e.target.files[0]; if (f) S.editor.importCsv(f); e.target.value = ""; });
+  $("help-button").addEventListener("click", () => { $("help").hidden = false; });
+  $("help-close").addEventListener("click", () => { $("help").hidden = true; });
+  const box = S.map.getCanvasContainer();
+  const at = (e) => { const r = box.getBoundingClientRect(); return { x: e.clientX - r.left, y: e.clientY - r.top }; };
+  box.addEventListener("mousedown", (e) => {
+    if (S.mode === "camera" && e.button === 0 && S.me && EDIT_ROLES.has(S.me.role) && S.cameras.down(e, at(e))) e.preventDefault();
+  });
+  box.addEventListener("mousemove", (e) => { if (S.mode === "camera") S.cameras.move(at(e)); });
+  window.addEventListener("mouseup", () => { if (S.mode === "camera") S.cameras.up(); });
+  S.cameras.wire(() => !!(S.me && EDIT_ROLES.has(S.me.role)));
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("keyup", (e) => { if (e.key === " " && S.brush) S.brush.setSpace(false); });
+  window.addEventListener("hashchange", () => {
+    const h = new URLSearchParams(location.hash.slice(1));
+    const id = Number(h.get("plan"));
+    if (S.me && id && (!S.plan || S.plan.id !== id)) openPlan(id).catch(sayError);
+  });
+}
+
+function boot() {
+  const q = new URLSearchParams(location.search);
+  const saved = localStorage.getItem("beatgrid.lang");
+  const browser = (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+  S.basemap = q.get("basemap") || localStorage.getItem("beatgrid.planner.basemap") || "";
+  if (q.get("basemap")) localStorage.setItem("beatgrid.planner.basemap", q.get("basemap"));
+  S.map = createMap("map", { basemap: S.basemap });
+  S.mapReady = whenLoaded(S.map).then(() => { addBackground(S.map); addOverlays(S.map); });
+  S.labels = new GridLabels(S.map);
+  S.table = new TotalsTable(document.querySelector("#totals tbody"), {
+    onSelect: (g) => selectGrid(g, { zoom: false }),
+    onLock: (g) => canEdit() && S.editor.toggleLock(g),
+  });
+  S.cameras = new Cameras(api, S, { say, sayError });
+  S.editor = new Editor(api, S, { view, adopt, recolour, renderAll, refreshControls, say, sayError,
+    openPlan, loadPlans, selectGrid, updateLabels });
+  api.onUnauthorized = () => { if (S.me && S.me.mode !== "local") showSignIn(); };
+  wire();
+  applyLanguage(q.get("lang") || saved || browser);
+  window.planner = S.editor.testHooks();
+  signIn().catch(sayError);
+}
+
+document.addEventListener("DOMContentLoaded", boot);
