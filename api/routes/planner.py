@@ -57,6 +57,7 @@ ASSETS = {
     "planner-paint.js": ("planner-paint.js", "text/javascript; charset=utf-8"),
     "planner-panels.js": ("planner-panels.js", "text/javascript; charset=utf-8"),
     "planner-edit.js": ("planner-edit.js", "text/javascript; charset=utf-8"),
+    "planner-view.js": ("planner-view.js", "text/javascript; charset=utf-8"),
     "planner-compare.js": ("planner-compare.js", "text/javascript; charset=utf-8"),
     "planner-cameras.js": ("planner-cameras.js", "text/javascript; charset=utf-8"),
     "planner.css": ("planner.css", "text/css; charset=utf-8"),

@@ -180,7 +180,7 @@ def forest_partition(g: UnitGraph, k: int, *, lo: float, hi: float, rng: np.rand
             # with a neighbour and the union built again (up to twice as many units: a
             # bigger union handed back to the forests would be cut the same way again)
             while not (small and _exact(g, nodes, regions, r, lo, hi, stats, real,
-                                        exact_seconds)):
+                                        exact_seconds, deadline)):
                 if stats.merges >= max_merges or not _merge(net, regions, r):
                     stats.stopped = "stuck"
                     break
@@ -189,6 +189,9 @@ def forest_partition(g: UnitGraph, k: int, *, lo: float, hi: float, rng: np.rand
                 if not small:
                     break
             if stats.stopped:
+                break
+            if deadline is not None and time.process_time() > deadline:
+                stats.stopped = "deadline"
                 break
         if stats.stopped:
             break
@@ -375,7 +378,8 @@ def best_count(households: np.ndarray, lo: float, hi: float, target: float) -> n
 
 
 def _exact(g: UnitGraph, nodes: np.ndarray, regions: _Regions, r: int, lo: float, hi: float,
-           stats: ForestStats, real: np.ndarray | None, seconds: float) -> bool:
+           stats: ForestStats, real: np.ndarray | None, seconds: float,
+           deadline: float | None = None) -> bool:
     """Split a small stuck region exactly; True when it was split.
 
     A few units: every split into the region's grid count is enumerated; else the
@@ -389,8 +393,9 @@ def _exact(g: UnitGraph, nodes: np.ndarray, regions: _Regions, r: int, lo: float
     if len(members) <= EXACT_UNITS and (k <= 2 or len(members) <= EXACT_UNITS - 2):
         parts = exact_split(g, nodes[members], k, lo=lo, hi=hi)
     if parts is None:
+        until = time.process_time() + seconds
         grown = grow_partition(g, lo=lo, hi=hi, nodes=nodes[members], edges=real,
-                               deadline=time.process_time() + seconds)
+                               deadline=until if deadline is None else min(until, deadline))
         if grown.labels is not None:
             parts = [nodes[members][grown.labels == i]
                      for i in range(int(grown.labels.max()) + 1)]

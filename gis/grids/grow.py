@@ -275,8 +275,10 @@ class _Search:
         limit = self.max_sets
         visits = [0]
 
+        cost = self.cost
+
         def extend(members: list[int], mask: int, total: float, ext: list[int],
-                   seen: int) -> None:
+                   seen: int, border: float) -> None:
             visits[0] += 1
             if len(out) >= limit or visits[0] > VISITS_PER_UNIT:
                 self.capped = True
@@ -285,7 +287,7 @@ class _Search:
                     time.process_time() > self.deadline:
                 raise _Stop
             if total >= lo and self._needs_its_zeros(members, mask):
-                out.append((self._border(members, mask), list(members), mask))
+                out.append((border, list(members), mask))
             for i, v in enumerate(ext):
                 if total + h[v] > hi:
                     continue
@@ -296,7 +298,10 @@ class _Search:
                         new_seen |= 1 << w
                         more.append(w)
                 members.append(v)
-                extend(members, mask | (1 << v), total + h[v], ext[i + 1:] + more, new_seen)
+                grown = mask | (1 << v)
+                step = sum(c if not grown >> w & 1 else -c for w, c in cost[v].items())
+                extend(members, grown, total + h[v], ext[i + 1:] + more, new_seen,
+                       border + step)
                 members.pop()
                 if len(out) >= limit or visits[0] > VISITS_PER_UNIT:
                     return
@@ -307,7 +312,7 @@ class _Search:
             if free >> w & 1 and not seen >> w & 1:
                 seen |= 1 << w
                 first.append(w)
-        extend([u], 1 << u, h[u], first, seen)
+        extend([u], 1 << u, h[u], first, seen, sum(cost[u].values()))
         out.sort(key=lambda t: t[0])
         return [(m, k) for _, m, k in out]
 
@@ -332,9 +337,6 @@ class _Search:
             if seen == rest:
                 return False
         return True
-
-    def _border(self, members: list[int], mask: int) -> float:
-        return sum(c for v in members for w, c in self.cost[v].items() if not mask >> w & 1)
 
     def _viable(self, rest: int, members: list[int]) -> bool:
         """Every free piece can still be shared out, every free unit still placed."""

@@ -195,11 +195,9 @@ def _search(g: UnitGraph, nodes: np.ndarray, ks: list[int], band: Band,
     exact_cfg = settings.get("exact", {})
     big = ks[0] >= int(gen.get("forest_min_grids", 16))
     closest = None
-    h = g.h[nodes]
     # units holding a big share of a grid each: grids of 2-3 units, where spanning-tree
     # cuts rarely land in the band but the constructive search is quick
-    lumpy = float(np.median(h[h > 0])) >= float(gen.get("lumpy_share", 0.3)) * band.lo \
-        if (h > 0).any() else False
+    lumpy = _lumpy(g.h[nodes], band, gen)
     order = ("forest", "tree") if big else ("tree", "closest", "forest")
     if big and lumpy:
         order = ("grow", "forest", "tree")
@@ -241,21 +239,38 @@ def _search(g: UnitGraph, nodes: np.ndarray, ks: list[int], band: Band,
 
 def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator,
              gen: Mapping[str, Any], reason: str, detail: str) -> PartPlan:
-    """The closest plan of ``k`` grids (band widened step by step), with the reason."""
+    """The closest plan of ``k`` grids (band widened step by step), with the reason.
+
+    A band proven infeasible is not tried again; big parts use the level-by-level search
+    (or, for lumpy units, the grid-by-grid one) within their time limits.
+    """
     total = float(g.h[nodes].sum())
     avg = total / k
     width = band.hi - band.lo
     big = k >= int(gen.get("forest_min_grids", 16))
-    for widen in (0.0, 0.1, 0.25, 0.5, 1.0, None):
+    lumpy = _lumpy(g.h[nodes], band, gen)
+    steps: tuple[float | None, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, None)
+    if reason == INFEASIBLE:
+        steps = steps[1:]
+    for widen in steps:
         if widen is None:
             lo, hi = 0.0, total
         else:
             lo = max(0.0, min(band.lo, avg) - widen * width)
             hi = max(band.hi, avg) + widen * width
-        if big:
+        if big and lumpy:
+            grown = grow_partition(g, lo=lo, hi=hi, nodes=nodes, deadline=time.process_time()
+                                   + float(gen.get("grow_seconds", 3.0)))
+            labels = None
+            if grown.labels is not None:
+                labels = np.full(g.n, -1, dtype=np.int64)
+                labels[nodes] = grown.labels
+        elif big:
             labels = forest_partition(g, k, lo=lo, hi=hi, target=avg, rng=rng, nodes=nodes,
                                       trees=int(gen.get("forest_trees", 3)),
-                                      balance_weight=gen["balance_weight"])
+                                      balance_weight=gen["balance_weight"],
+                                      deadline=time.process_time()
+                                      + float(gen.get("search_seconds", 5.0)))
         else:
             labels = tree_partition(g, k, lo=lo, hi=hi, rng=rng, trees=gen["trees_per_split"],
                                     max_attempts=gen["max_attempts"],
@@ -268,6 +283,13 @@ def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random
                 return PartPlan(parts, engine="closest")
             return PartPlan(parts, reason, detail, engine="closest")
     return PartPlan([nodes], reason, detail)
+
+
+def _lumpy(h: np.ndarray, band: Band, gen: Mapping[str, Any]) -> bool:
+    """Units holding a big share of a grid each (median of those with households)."""
+    filled = h[h > 0]
+    return bool(len(filled)) and float(np.median(filled)) >= \
+        float(gen.get("lumpy_share", 0.3)) * band.lo
 
 
 def _parts_of(nodes: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:

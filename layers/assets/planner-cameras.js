@@ -67,6 +67,9 @@ export class Cameras {
     map.addSource("cams", { type: "geojson", data: empty() });
     map.addSource("cam-fov", { type: "geojson", data: empty() });
     map.addSource("props", { type: "geojson", data: empty() });
+    map.addSource("estates", { type: "geojson", data: empty() });
+    map.addLayer({ id: "estate-line", type: "line", source: "estates",
+      paint: { "line-color": "#009E73", "line-width": 1.6, "line-dasharray": [3, 2] } });
     map.addLayer({ id: "cam-fov", type: "fill", source: "cam-fov",
       paint: { "fill-color": ["case", ["get", "sel"], "#0072B2", "#56B4E9"], "fill-opacity": 0.3 } });
     map.addLayer({ id: "cam-fov-line", type: "line", source: "cam-fov",
@@ -80,7 +83,7 @@ export class Cameras {
   }
 
   setVisible(on) {
-    for (const id of ["cam-fov", "cam-fov-line", "prop-fov", "cam-pt"]) {
+    for (const id of ["estate-line", "cam-fov", "cam-fov-line", "prop-fov", "cam-pt"]) {
       if (this.S.map.getLayer(id)) this.S.map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
     }
     $("camera-panel").hidden = !on;
@@ -114,6 +117,7 @@ export class Cameras {
       this.cams.set(f.properties.id, { lng, lat, props: { ...f.properties } });
     }
     this.estates = estates;
+    this.S.map.getSource("estates").setData(estates);
     this.loaded = community.properties.id;
     this.proposals = [];
     this.selected = null;
@@ -156,10 +160,12 @@ export class Cameras {
     this.redraw();
   }
 
+  /** An id no camera has: the time of the click in base 36 (the service refuses a
+   *  taken one with 409, and the page says so). */
   newId() {
-    let n = 0;
-    for (const id of this.cams.keys()) { const m = /(\d+)$/.exec(id); if (m) n = Math.max(n, Number(m[1])); }
-    return "CAM" + String(n + 1).padStart(3, "0");
+    let id = "CAM-P" + Date.now().toString(36).toUpperCase();
+    while (this.cams.has(id)) id += "X";
+    return id;
   }
 
   add(lng, lat, pose) {
@@ -221,7 +227,8 @@ export class Cameras {
 
   async propose() {
     const c = this.cams.get(this.selected);
-    const estate = c ? this.estateAt(c.lng, c.lat) : null;
+    const centre = this.S.map.getCenter();
+    const estate = c ? this.estateAt(c.lng, c.lat) : this.estateAt(centre.lng, centre.lat);
     if (!estate) { this.say(t("propose_pick"), "warn"); return; }
     try {
       this.say(t("loading"));

@@ -350,6 +350,7 @@ export class Editor {
       total: (g) => { const r = S.byId.get(g); return r ? { ...r } : null; },
       palette: PALETTE,
       get map() { return S.map; },
+      get cameras() { return S.cameras; },
       unitsCount: () => (S.units ? S.units.n : 0),
       idle: () => new Promise((resolve) => { this.queue.then(() => resolve(true)); }),
       zoomTo: (units, padding = 40) => {

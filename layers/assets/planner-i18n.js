@@ -86,7 +86,7 @@ export const LABELS = {
     outside_estates: "outside the estates",
     camera_saved: "Camera {id} saved; the coverage is recomputed by the service.",
     confirm_camera_delete: "Delete camera {id}?",
-    propose_pick: "Select a camera inside an estate to propose cameras for that estate.",
+    propose_pick: "Select a camera inside an estate, or centre the map on an estate, to propose cameras for it.",
     proposed: "{n} cameras proposed for estate {estate}.", accept: "Accept", reject: "Reject",
     proposal_effect: "With all of them: {before}% → {after}% of the estate's open space seen.",
     camera_hint: "Add: press “Add a camera”, then click the map. Drag a camera to move it; " +
@@ -176,7 +176,7 @@ export const LABELS = {
     outside_estates: "不在小区内",
     camera_saved: "摄像头 {id} 已保存；覆盖率由服务重新计算。",
     confirm_camera_delete: "删除摄像头 {id}？",
-    propose_pick: "请先选中某小区内的摄像头，再为该小区推荐摄像头。",
+    propose_pick: "请选中某小区内的摄像头，或将地图中心移到该小区，再推荐摄像头。",
     proposed: "已为小区 {estate} 推荐 {n} 个摄像头。", accept: "采纳", reject: "不采纳",
     proposal_effect: "全部采纳后：小区公共空间可见比例 {before}% → {after}%。",
     camera_hint: "新增：点击“新增摄像头”后在地图上单击。拖动摄像头可移动；滑块可调整朝向、视角和距离。保存后覆盖率随之更新。",

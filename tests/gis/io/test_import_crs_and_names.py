@@ -205,13 +205,10 @@ SETTINGS_CASES = [
     SettingsCase("the same with the maximum raised in the settings", RAISE_HOUSEHOLDS,
                  lambda p, s: read_layer_file(_tall_building(p / "b.geojson"),
                                               layer_name="buildings", settings=s), None),
-    pytest.param(SettingsCase(
+    SettingsCase(
         "the same, written into a project", RAISE_HOUSEHOLDS,
         lambda p, s: import_layer(p / "p.gpkg", "buildings", _tall_building(p / "b.geojson"),
                                   settings=s), None),
-        marks=pytest.mark.xfail(strict=True, raises=ValidationError, reason=(
-            "the stores do not pass their settings to writing.prepare_write yet (gis/io/"
-            "gpkg.py, gis/io/postgis.py: prepare_write(..., settings=self.settings))"))),
     SettingsCase("within the area of use's tolerance", None,
                  lambda p, s: read_layer_file(_far_east_camera(p / "c.csv"), crs="EPSG:4490",
                                               layer_name="cameras", settings=s), None),
