@@ -87,11 +87,12 @@ def create_app(project: str | Path | Project, *, public_read: bool | None = None
     app.state.auth = AuthSettings.for_project(project, public_read=public_read,
                                               mode=auth_mode or (None if exists else "local"))
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limits=body_limits(project.config),
-                       default=default_body_limit(project.config.core))
     hosts = [*DEFAULT_HOSTS, *project.config.core.get("auth", {}).get("allowed_hosts", []),
              *allowed_hosts]
     app.add_middleware(SameOriginJsonMiddleware, cors_origins=cors_origins)
+    # outside the JSON check: an oversized body is 413 whatever its type
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(project.config),
+                       default=default_body_limit(project.config.core))
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
                            allow_methods=["*"], allow_headers=["*"],
