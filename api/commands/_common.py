@@ -223,8 +223,13 @@ def progress_bar(args: argparse.Namespace, what: str) -> Iterator[Progress | Non
     with Bar(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
              TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(what, total=1.0)
+        shown = {"description": what}
 
         def update(fraction: float, message: str) -> None:
-            bar.update(task, completed=fraction, description=f"{what}: {message}")
+            description = f"{what}: {message}"
+            bar.update(task, completed=fraction, description=description)
+            if description != shown["description"]:     # every stage is drawn at least
+                shown["description"] = description      # once, however short it is
+                bar.refresh()
 
         yield update

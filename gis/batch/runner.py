@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
 import os
 import sys
 import time
@@ -215,9 +216,11 @@ class BatchRunner:
         else:
             import dask
 
-            # forked workers start in a second (they inherit the imported libraries);
-            # spawned ones import everything again
-            method = "fork" if sys.platform == "linux" else "spawn"
+            # Workers come from a fork server (a clean, single-threaded process that has
+            # imported the libraries once): they start in a second, and never inherit a
+            # lock another thread held (forking this process, which runs dask's threads,
+            # can leave a worker deadlocked). Elsewhere they are spawned.
+            method = _start_method()
             with dask.config.set({"distributed.worker.multiprocessing-method": method}):
                 self._cluster = dd.LocalCluster(
                     n_workers=self.workers or default_workers(), threads_per_worker=1,
@@ -445,6 +448,16 @@ class BatchRunner:
                              fix=f"use one of {', '.join(KINDS)}")
         method: Callable[..., BatchReport] = getattr(self, kind)
         return method(**options)
+
+
+def _start_method() -> str:
+    """``forkserver`` (preloading the batch tasks' libraries) where there is one, else
+    ``spawn``."""
+    if sys.platform != "linux" or "forkserver" not in mp.get_all_start_methods():
+        return "spawn"
+    mp.get_context("forkserver").set_forkserver_preload(
+        ["distributed", "beatgrid.gis.batch.tasks"])
+    return "forkserver"
 
 
 def _put(client: Any, obj: Any) -> Any:

@@ -35,7 +35,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,7 +43,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from beatgrid.gis.grids.band import Band, closest_count, grid_counts
+from beatgrid.gis.grids.band import Band, grid_counts
 from beatgrid.gis.grids.plan import COMMUNITY_IN_PIECES, INDIVISIBLE_UNIT_OVER_MAX
 from beatgrid.gis.grids.repair import improve
 from beatgrid.gis.grids.search import tree_partition

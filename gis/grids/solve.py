@@ -241,8 +241,8 @@ def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random
              gen: Mapping[str, Any], reason: str, detail: str) -> PartPlan:
     """The closest plan of ``k`` grids (band widened step by step), with the reason.
 
-    A band proven infeasible is not tried again; big parts use the level-by-level search
-    (or, for lumpy units, the grid-by-grid one) within their time limits.
+    A band proven infeasible is not tried again; lumpy units are built grid by grid, big
+    parts by the level-by-level search, within their time limits.
     """
     total = float(g.h[nodes].sum())
     avg = total / k
@@ -258,7 +258,7 @@ def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random
         else:
             lo = max(0.0, min(band.lo, avg) - widen * width)
             hi = max(band.hi, avg) + widen * width
-        if big and lumpy:
+        if lumpy:
             grown = grow_partition(g, lo=lo, hi=hi, nodes=nodes, deadline=time.process_time()
                                    + float(gen.get("grow_seconds", 3.0)))
             labels = None

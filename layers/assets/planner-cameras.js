@@ -12,6 +12,7 @@
 
 import { t, fmt } from "./planner-i18n.js";
 import { geomBounds, empty } from "./planner-map.js";
+import { esc } from "./planner-view.js";
 
 const $ = (id) => document.getElementById(id);
 const M_PER_DEG = 111320;
@@ -298,14 +299,16 @@ export class Cameras {
       const estate = this.estateAt(c.lng, c.lat);
       const now = estate ? this.seen.get(estate) : undefined;
       const was = estate && this.seenBefore ? this.seenBefore.get(estate) : undefined;
-      const pct = (x) => (x === undefined || x === null ? "–" : fmt(Math.round(x * 1000) / 10) + "%");
+      const pct = (x, d = 1) => (x === undefined || x === null ? "–" : (x * 100).toFixed(d) + "%");
+      const fine = was !== undefined && pct(was) === pct(now) ? 2 : 1;  // show a small change
       $("camera-estate").textContent = estate
-        ? t("estate_seen", { estate, share: pct(now) }) + (was !== undefined && was !== now ? ` (${pct(was)} → ${pct(now)})` : "")
+        ? t("estate_seen", { estate, share: pct(now) }) +
+          (was !== undefined && was !== now ? ` (${pct(was, fine)} → ${pct(now, fine)})` : "")
         : t("outside_estates");
     }
     $("camera-add").setAttribute("aria-pressed", String(this.adding));
     $("proposals").innerHTML = this.proposals.map((p, k) =>
-      `<li>${p.properties.id} · ${Math.round(p.properties.direction)}° · ${Math.round(p.properties.range_m)} m ` +
+      `<li>${esc(p.properties.id)} · ${Math.round(p.properties.direction)}° · ${Math.round(p.properties.range_m)} m ` +
       `<button type="button" class="cam-edit" data-accept="${k}">${t("accept")}</button> ` +
       `<button type="button" class="cam-edit" data-reject="${k}">${t("reject")}</button></li>`).join("") +
       (this.effects && this.proposals.length ? `<li class="note">${t("proposal_effect", {

@@ -352,6 +352,7 @@ export class Editor {
       get map() { return S.map; },
       get cameras() { return S.cameras; },
       unitsCount: () => (S.units ? S.units.n : 0),
+      select: (g) => this.h.selectGrid(g),
       idle: () => new Promise((resolve) => { this.queue.then(() => resolve(true)); }),
       zoomTo: (units, padding = 40) => {
         let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;

@@ -10,6 +10,9 @@ import { colourGrids, showUnits, empty, unitCollection, PALETTE } from "./planne
 import { renderViolations } from "./planner-panels.js";
 
 export const $ = (id) => document.getElementById(id);
+/** Text made safe for HTML (names and ids come from the project and from users). */
+export const esc = (v) => String(v === null || v === undefined ? "" : v)
+  .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 export const EDIT_ROLES = new Set(["planner", "admin"]);
 
 /** Everything the page knows. */
@@ -198,13 +201,13 @@ function renderCurrentGrid() {
   const g = S.selected;
   const swatch = (x) => (x && view.colour(x) >= 0
     ? `<span class="swatch" style="background:${(S.colours.has(x) ? paletteOf(x) : "#ccc")}"></span>` : "");
-  $("current-grid").innerHTML = g ? `${swatch(g)} ${g}` : t("no_grid");
+  $("current-grid").innerHTML = g ? `${swatch(g)} ${esc(g)}` : esc(t("no_grid"));
   const sel = $("erase-into");
   const ids = [...S.byId.keys()].filter((x) => x !== g);
   const key = `${lang()}|${g}|${ids.join(",")}`;
   if (S.eraseShown !== key) {
     S.eraseShown = key;
-    sel.innerHTML = `<option value="">${t("no_grid")}</option>` + ids.map((x) => `<option value="${x}">${x}</option>`).join("");
+    sel.innerHTML = `<option value="">${t("no_grid")}</option>` + ids.map((x) => `<option value="${esc(x)}">${esc(x)}</option>`).join("");
   }
   sel.value = S.eraseTo && S.byId.has(S.eraseTo) && S.eraseTo !== g ? S.eraseTo : "";
   const row = g ? S.byId.get(g) : null;

@@ -15,7 +15,7 @@ import { TotalsTable } from "./planner-panels.js";
 import { Editor } from "./planner-edit.js";
 import { openCompare } from "./planner-compare.js";
 import { Cameras } from "./planner-cameras.js";
-import { $, S, EDIT_ROLES, view, canEdit, say, sayError, adopt, recolour, updateOverlays,
+import { $, esc, S, EDIT_ROLES, view, canEdit, say, sayError, adopt, recolour, updateOverlays,
   updateLabels, renderAll, refreshControls, selectGrid } from "./planner-view.js";
 
 const api = new Api();
@@ -90,7 +90,7 @@ async function start() {
 
 function fillStations() {
   $("station").innerHTML = `<option value="">${t("all_stations")}</option>` +
-    S.stations.map((s) => `<option value="${s.id}">${s.id} ${s.name || ""}</option>`).join("");
+    S.stations.map((s) => `<option value="${esc(s.id)}">${esc(s.id)} ${esc(s.name)}</option>`).join("");
   $("station").value = S.station;
   fillCommunities();
 }
@@ -98,10 +98,10 @@ function fillStations() {
 function fillCommunities() {
   const list = S.communities.map((f) => f.properties).filter((p) => !S.station || p.station_id === S.station);
   $("community").innerHTML = `<option value="">${t("pick_community")}</option>` +
-    list.map((p) => `<option value="${p.id}">${p.id} ${p.name || ""}</option>`).join("");
+    list.map((p) => `<option value="${esc(p.id)}">${esc(p.id)} ${esc(p.name)}</option>`).join("");
   $("community").value = list.some((p) => p.id === S.community) ? S.community : "";
   $("community-list").innerHTML = S.communities.map((f) => f.properties)
-    .map((p) => `<option value="${p.id} · ${p.name || ""} · ${p.code || ""}"></option>`).join("");
+    .map((p) => `<option value="${esc(p.id)} · ${esc(p.name)} · ${esc(p.code)}"></option>`).join("");
 }
 
 function searchCommunity(text) {
@@ -169,7 +169,7 @@ async function loadPlans(planId) {
 
 function fillPlans() {
   $("plan").innerHTML = (S.plans.length ? "" : `<option value="">${t("no_plan")}</option>`) +
-    S.plans.map((p) => `<option value="${p.id}">#${p.id} ${p.name} · ${t("status_" + p.status)} · ${p.owner}</option>`).join("");
+    S.plans.map((p) => `<option value="${esc(p.id)}">#${esc(p.id)} ${esc(p.name)} · ${esc(t("status_" + p.status))} · ${esc(p.owner)}</option>`).join("");
   if (S.plan) $("plan").value = String(S.plan.id);
 }
 
@@ -342,6 +342,12 @@ function wire() {
   $("import-csv").addEventListener("change", (e) => { const f = e.target.files[0]; if (f) S.editor.importCsv(f); e.target.value = ""; });
   $("help-button").addEventListener("click", () => { $("help").hidden = false; });
   $("help-close").addEventListener("click", () => { $("help").hidden = true; });
+  S.map.on("click", (e) => {
+    if (S.mode !== "pan" || !S.units || !S.map.getLayer("units-fill")) return;
+    const hit = S.map.queryRenderedFeatures(e.point, { layers: ["units-fill"] })[0];
+    const g = hit ? S.units.grid[hit.id] : null;
+    if (g) selectGrid(g);
+  });
   const box = S.map.getCanvasContainer();
   const at = (e) => { const r = box.getBoundingClientRect(); return { x: e.clientX - r.left, y: e.clientY - r.top }; };
   box.addEventListener("mousedown", (e) => {

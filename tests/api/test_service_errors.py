@@ -305,7 +305,7 @@ def _answer(sock: socket.socket) -> bytes:
 
 def test_server_refuses_a_declared_200_mb_body_before_reading_it(server):
     with socket.create_connection(server, timeout=10) as sock:
-        sock.sendall(b"POST /staffing HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+        sock.sendall(b"POST /staffing HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
                      b"\r\nContent-Length: %d\r\n\r\n" % UPLOAD + b" " * CHUNK)
         answer = _answer(sock)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
@@ -318,7 +318,7 @@ def test_server_stops_a_chunked_upload_at_the_limit(server, project):
     chunk = b"%x\r\n" % CHUNK + b" " * CHUNK + b"\r\n"
     sent = 0
     with socket.create_connection(server, timeout=10) as sock:
-        sock.sendall(b"POST /grids/move HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        sock.sendall(b"POST /grids/move HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                      b"application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
         sock.settimeout(0.5)
         try:

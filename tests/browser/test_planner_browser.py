@@ -366,3 +366,53 @@ def test_the_page_is_open_and_json_clients_get_the_landing_page(server):
     status, landing = _call(server, "GET", "/", token=_token(server, VIEWER))
     assert status == 200 and landing["title"] == "BeatGrid"
     assert _call(server, "GET", "/planner/assets/nope.js")[0] == 404
+
+
+def test_a_planner_places_turns_and_accepts_cameras(browser, server, shots):
+    """Camera mode: add a camera in an old estate, turn it (the field of view follows),
+    save it (OGC API Features Part 4); the estate's seen share is recomputed and rises;
+    a proposal of ``cameras recommend`` is accepted as a camera."""
+    page = Page(browser, server, "#c=C07")
+    p = page.page
+    page.sign_in(PLANNER)
+    p.wait_for_function("document.getElementById('community').value === 'C07'")
+    p.keyboard.press("c")
+    p.wait_for_function("window.plannerState.cameras && window.planner.cameras.estates.features.length")
+    before = page.state()["cameras"]["count"]
+    x, y = p.evaluate("""() => {
+        const f = window.planner.cameras.estates.features.find(f => f.properties.id === 'E40');
+        const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+        const c = [ring.reduce((a, q) => a + q[0], 0) / ring.length, ring.reduce((a, q) => a + q[1], 0) / ring.length];
+        window.planner.map.jumpTo({center: c, zoom: 17});
+        const pt = window.planner.map.project(c), r = window.planner.map.getCanvasContainer().getBoundingClientRect();
+        return [r.left + pt.x, r.top + pt.y];
+    }""")
+    p.wait_for_function("window.planner.cameras.seen.size > 0", timeout=TIMEOUT_MS)
+    p.click("#camera-add")
+    p.mouse.click(x, y)
+    p.wait_for_function("window.plannerState.cameras.dirty")
+    cam = page.state()["cameras"]["selected"]
+    assert p.text_content("#camera-estate").startswith("estate E40:")
+    seen_before = p.evaluate("window.planner.cameras.seen.get('E40')")
+    wedge = p.evaluate("JSON.stringify(window.planner.map.getSource('cam-fov')._data)")
+    p.fill("#cam-direction", "200")
+    p.dispatch_event("#cam-direction", "input")
+    assert p.text_content("#cam-direction-v") == "200°"
+    assert p.evaluate("JSON.stringify(window.planner.map.getSource('cam-fov')._data)") != wedge
+    p.click("#camera-save")
+    p.wait_for_function(f"!window.plannerState.cameras.dirty && "
+                        f"window.planner.cameras.seen.get('E40') > {seen_before}",
+                        timeout=TIMEOUT_MS)
+    assert "→" in p.text_content("#camera-estate")
+    status, saved = _call(server, "GET", f"/collections/cameras/items/{cam}",
+                          token=_token(server, VIEWER))
+    assert status == 200 and saved["properties"]["direction"] == 200
+    assert saved["properties"]["estate_id"] == "E40"
+    p.click("#camera-propose")
+    p.wait_for_function("window.plannerState.cameras.proposals > 0", timeout=TIMEOUT_MS)
+    p.screenshot(path=str(shots / "planner-cameras.png"))
+    p.click("#proposals [data-accept='0']")
+    p.wait_for_function(f"window.plannerState.cameras.count === {before + 2} && "
+                        "!window.plannerState.cameras.dirty", timeout=TIMEOUT_MS)
+    assert page.errors == [] and page.outside == []
+    page.context.close()
