@@ -39,7 +39,10 @@ t0=$SECONDS
 #               lacks it: "Connection closed while reading from the driver")
 #   fonts-*:    headless Chromium renders Latin and Chinese map labels (screenshots)
 #   poppler-utils: pdftoppm and pdftotext check the PDF of `beatgrid report`
-EXTRA_DEBS=(libatomic1 fonts-liberation fonts-wqy-microhei poppler-utils)
+#   python3-qgis, qgis-providers: QGIS (headless, PyQGIS on Debian's python3) opens the
+#               project and draws its styled layers (tests/layers/test_qgis_styles.py)
+EXTRA_DEBS=(libatomic1 fonts-liberation fonts-wqy-microhei poppler-utils python3-qgis
+            qgis-providers)
 export BEATGRID_CHROMIUM="${BEATGRID_CHROMIUM:-/usr/bin/chromium}"
 pkgs=("${EXTRA_DEBS[@]}")
 [ -x "$BEATGRID_CHROMIUM" ] || pkgs+=(chromium)

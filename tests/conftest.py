@@ -77,6 +77,21 @@ def chromium_path():
     return path
 
 
+@pytest.fixture(scope="session")
+def qgis_python():
+    """A Python that imports PyQGIS (``BEATGRID_QGIS_PYTHON``, default Debian's
+    ``/usr/bin/python3`` with ``python3-qgis``)."""
+    import subprocess
+
+    path = os.environ.get("BEATGRID_QGIS_PYTHON", "/usr/bin/python3")
+    ok = os.path.isfile(path) and subprocess.run(
+        [path, "-c", "import qgis.core"], capture_output=True, timeout=120).returncode == 0
+    if not ok:
+        _unavailable(f"no PyQGIS for {path}: apt-get install python3-qgis qgis-providers "
+                     "or set BEATGRID_QGIS_PYTHON", var="BEATGRID_REQUIRE_QGIS")
+    return path
+
+
 @pytest.fixture(params=["gpkg", pytest.param("postgis", marks=pytest.mark.postgis)])
 def sample_target(request, tmp_path):
     """The sample project, writable, on each store: ``(kind, target, schema)``.

@@ -3,9 +3,14 @@
     beatgrid batch grids    --project P.gpkg [--workers N | --scheduler tcp://HOST:PORT]
     beatgrid batch coverage --database-url postgresql://... [--schema S] [--workers N]
     beatgrid batch staffing --project P.gpkg [--out staffing.csv]
+    beatgrid batch coverage --project P.gpkg --tiles 10 [--out tiles.csv]
 
 One task per police station (with the halo of buildings and cameras the visibility
-needs), on a local cluster of ``--workers`` processes (default: one per CPU) or on
+needs), or with ``--tiles KM`` (coverage) one task per square tile of the cameras,
+reading only the buildings of its halo: the camera views of a country, written as the
+derived layer ``camera_views``.
+
+Tasks run on a local cluster of ``--workers`` processes (default: one per CPU) or on
 the workers of an existing scheduler (they must reach the same file or database).
 The results are those of ``beatgrid grids generate``, ``beatgrid coverage`` and
 ``beatgrid staffing`` and are written the same way: grids and coverage into the
@@ -16,11 +21,13 @@ project, staffing into ``--out``. Thin: parse, call
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from beatgrid.api.commands._common import (add_settings, ensure_parent, positive_int,
-                                           print_table, seed)
-from beatgrid.gis.batch import KINDS, BatchReport, BatchRunner, Source
+from beatgrid.api.commands._common import (add_settings, ensure_parent, positive_float,
+                                           positive_int, print_table, seed)
+from beatgrid.gis.batch import KINDS, BatchReport, BatchRunner, Source, tiled_views
+from beatgrid.gis.errors import InputError
 from beatgrid.gis.project import Project
 
 SETTINGS_SECTION = {"grids": "grids", "coverage": "coverage", "staffing": "policy"}
@@ -63,6 +70,11 @@ def register(sub: Any) -> None:
             q.add_argument("--no-levels", action="store_true",
                            help="only the whole visible area per camera (faster)")
             q.add_argument("--dry-run", action="store_true", help="print, write nothing")
+            q.add_argument("--tiles", type=positive_float, metavar="KM",
+                           help="by square tiles of KM km instead of stations: the camera "
+                                "views only (the national scale)")
+            q.add_argument("--out", metavar="FILE.csv",
+                           help="with --tiles: write one row per tile")
         else:
             q.add_argument("--out", metavar="FILE.csv", help="write one row per beat")
         q.set_defaults(func=run_batch)
@@ -70,16 +82,29 @@ def register(sub: Any) -> None:
 
 def run_batch(args: argparse.Namespace) -> int:
     """``beatgrid batch KIND``: open the project, run on the cluster, write, report."""
+    if args.kind == "coverage" and not args.tiles and (args.out is not None):
+        raise InputError(f"--out {args.out} needs --tiles (one row per tile)",
+                         fix="add --tiles KM, or leave --out out")
+    if args.kind == "coverage" and args.tiles and (args.station or args.partitions):
+        raise InputError("--station and --partitions cut by stations; --tiles cuts by "
+                         f"{args.tiles:g} km tiles", fix="give either --tiles or those")
     target = args.project or args.database_url
     project = Project.open(target, schema=args.schema,
                            **{SETTINGS_SECTION[args.kind]: args.settings})
-    runner = BatchRunner(project, source=Source(str(target), args.schema),
+    # workers (of a scheduler too) reopen the file: by its absolute path
+    where = str(target if args.database_url else Path(target).resolve())
+    runner = BatchRunner(project, source=Source(where, args.schema),
                          workers=args.workers, scheduler=args.scheduler,
                          progress=not args.no_progress, stations=args.station,
                          partitions=args.partitions)
     with runner:
         if args.kind == "grids":
             report = runner.grids(seed=args.seed, save=not args.dry_run)
+        elif args.kind == "coverage" and args.tiles:
+            report = tiled_views(runner, size_m=1000 * args.tiles, profile=args.profile,
+                                 levels=not args.no_levels, save=not args.dry_run)
+            if args.out:
+                report.result["tiles"].to_csv(ensure_parent(args.out), index=False)
         elif args.kind == "coverage":
             report = runner.coverage(profile=args.profile, levels=not args.no_levels,
                                      save=not args.dry_run)
@@ -95,10 +120,20 @@ def _print(report: BatchReport, location: str, args: argparse.Namespace) -> None
     where = f"wrote to {location}" if report.saved else "nothing written"
     if args.kind == "staffing" and args.out:
         where = f"wrote {args.out}"
-    print(f"batch {report.kind}: {report.partitions} partition(s) on {report.workers} "
+    elif args.kind == "coverage" and args.out:
+        where += f"; wrote {args.out}"
+    unit = "tile(s)" if report.kind == "coverage-tiles" else "partition(s)"
+    print(f"batch {report.kind}: {report.partitions} {unit} on {report.workers} "
           f"worker(s) in {report.seconds:.1f} s; {where}")
     res = report.result
-    if report.kind == "grids":
+    if report.kind == "coverage-tiles":
+        t = res["tiles"]
+        print(f"{int(t['cameras'].sum()):,} cameras; {int(t['buildings_read'].sum()):,} "
+              f"buildings read, {int(t['buildings_in_reach'].sum()):,} within reach of a "
+              f"camera; visible area {t['view_area_m2'].sum() / 1e6:,.2f} km2; status "
+              + ", ".join(f"{s} {int(t[f'status_{s}'].sum()):,}"
+                          for s in ("ok", "moved", "indoor", "blocked")))
+    elif report.kind == "grids":
         s = res.summary
         print(f"{s['grids']:,} grids, {100 * s['share_in_range']:.1f} % within "
               f"{res.band.lo}-{res.band.hi} households; {len(res.violations)} violation(s)")

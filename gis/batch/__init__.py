@@ -26,7 +26,11 @@ Examples
 from beatgrid.gis.batch.memory import MemoryStore
 from beatgrid.gis.batch.partition import Partition, coverage_halo_m, station_partitions
 from beatgrid.gis.batch.runner import KINDS, BatchReport, BatchRunner, default_workers, makespan
+from beatgrid.gis.batch.synthetic import SyntheticCountry
 from beatgrid.gis.batch.tasks import PartCost, Source
+from beatgrid.gis.batch.tiled import national_views, tiled_views
+from beatgrid.gis.batch.tiles import TileGrid, view_reach_m
 
 __all__ = ["KINDS", "BatchReport", "BatchRunner", "MemoryStore", "PartCost", "Partition",
-           "Source", "coverage_halo_m", "default_workers", "makespan", "station_partitions"]
+           "Source", "SyntheticCountry", "TileGrid", "coverage_halo_m", "default_workers",
+           "makespan", "national_views", "station_partitions", "tiled_views", "view_reach_m"]

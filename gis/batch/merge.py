@@ -32,6 +32,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from beatgrid.gis.grids.apply import AppliedPlan, apply_plan
 from beatgrid.gis.grids.metrics import households_moved, plan_summary
@@ -43,7 +44,7 @@ from beatgrid.gis.policing.rules import NOT_JUDGED
 from beatgrid.gis.policing.staffing import StaffingResult
 
 __all__ = ["merge_grids", "merge_coverage", "merge_staffing", "rerank_estate_risk",
-           "rerank_beats", "natural_order"]
+           "rerank_beats", "natural_order", "order_views", "kept_views"]
 
 #: The risk components and the ``[risk.weights]`` key of each.
 RISK_COMPONENTS = {"c_uncovered": "uncovered", "c_camera_deficit": "camera_deficit",
@@ -174,6 +175,50 @@ def _in_order(frame: pd.DataFrame, keys: Sequence[tuple[Any, ...]],
     return frame.iloc[np.argsort(pos, kind="stable")].reset_index(drop=True)
 
 
+def order_views(views: Sequence[pd.DataFrame], *, camera_order: Sequence[str],
+                levels: Sequence[str]) -> pd.DataFrame:
+    """Views gathered from several tasks, in the order of one run: the cameras' order
+    (``camera_order``), then the levels' (``levels``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"camera_id": ["c2", "c2"], "level": ["detect", "all"]})
+    >>> b = pd.DataFrame({"camera_id": ["c1"], "level": ["all"]})
+    >>> order_views([a, b], camera_order=["c1", "c2"], levels=["all", "detect"]).values.tolist()
+    [['c1', 'all'], ['c2', 'all'], ['c2', 'detect']]
+    """
+    cam_pos = {str(c): i for i, c in enumerate(camera_order)}
+    lvl_pos = {lv: i for i, lv in enumerate(levels)}
+    v = _concat(views)
+    if len(v):
+        key = np.array([cam_pos.get(str(c), len(cam_pos)) * (len(lvl_pos) + 1)
+                        + lvl_pos.get(str(lv), len(lvl_pos))
+                        for c, lv in zip(v["camera_id"], v["level"])], dtype=np.int64)
+        v = v.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+    return v
+
+
+def kept_views(layers: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The layers with ``camera_views`` as :meth:`CoverageResult.derived_layers
+    <beatgrid.gis.coverage.analysis.CoverageResult.derived_layers>` stores them: every
+    camera's ``all`` row, and the levels it sees (a non-empty view).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> v = gpd.GeoDataFrame({"camera_id": ["c1", "c1"], "level": ["all", "identify"]},
+    ...                      geometry=[shapely.Polygon(), shapely.Polygon()])
+    >>> kept_views({"camera_views": v})["camera_views"]["level"].tolist()
+    ['all']
+    """
+    views = layers["camera_views"]
+    if len(views):
+        empty = shapely.is_empty(views.geometry.values)
+        views = views[(views["level"] == "all").to_numpy() | ~empty].reset_index(drop=True)
+    return {**layers, "camera_views": views}
+
+
 def merge_coverage(views: Sequence[pd.DataFrame], stats: Sequence[pd.DataFrame],
                    blind: Sequence[pd.DataFrame], risk: Sequence[pd.DataFrame], *,
                    camera_order: Sequence[str], zone_order: Mapping[tuple[str, str], int],
@@ -189,14 +234,7 @@ def merge_coverage(views: Sequence[pd.DataFrame], stats: Sequence[pd.DataFrame],
     dict
         ``camera_views``, ``coverage_stats``, ``blind_spots``, ``estate_risk``.
     """
-    cam_pos = {str(c): i for i, c in enumerate(camera_order)}
-    lvl_pos = {lv: i for i, lv in enumerate(levels)}
-    v = _concat(views)
-    if len(v):
-        key = np.array([cam_pos.get(str(c), len(cam_pos)) * (len(lvl_pos) + 1)
-                        + lvl_pos.get(str(lv), len(lvl_pos))
-                        for c, lv in zip(v["camera_id"], v["level"])], dtype=np.int64)
-        v = v.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+    v = order_views(views, camera_order=camera_order, levels=levels)
     s = _concat(stats)
     if len(s):
         s = _in_order(s, list(zip(s["zone_type"].astype(str), s["zone_id"].astype(str))),

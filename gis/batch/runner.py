@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from beatgrid.gis.batch.merge import merge_coverage, merge_grids, merge_staffing
+from beatgrid.gis.batch.merge import kept_views, merge_coverage, merge_grids, merge_staffing
 from beatgrid.gis.batch.partition import (Partition, coverage_halo_m, group_partitions,
                                           station_partitions)
 from beatgrid.gis.batch.tasks import (PartCost, Source, coverage_part, grid_slices, grids_part,
@@ -248,15 +248,18 @@ class BatchRunner:
                              fix="use it in a `with BatchRunner(...) as runner:` block")
         return self._client
 
-    def _run(self, kind: str, jobs: Sequence[tuple[str, Callable[..., Any], tuple[Any, ...],
-                                                    dict[str, Any]]]) -> dict[str, Any]:
-        """Submit one task per partition, show progress, gather results by key."""
+    def run_tasks(self, kind: str, jobs: Sequence[tuple[str, Callable[..., Any],
+                                                         tuple[Any, ...], dict[str, Any]]],
+                  *, unit: str = "partitions") -> dict[str, Any]:
+        """Submit one task per ``(key, function, args, kwargs)``, show the progress bar
+        (``kind: unit``), gather the results by key (a failed task cancels the others
+        and raises)."""
         dd = _distributed()
         client = self._require()
         futures = {client.submit(fn, *args, key=f"beatgrid-{kind}-{key}-{time.time_ns()}",
                                  pure=False, **kwargs): key for key, fn, args, kwargs in jobs}
         out: dict[str, Any] = {}
-        with self._bar(kind, len(futures)) as advance:
+        with self._bar(f"{kind}: {unit}", len(futures)) as advance:
             try:
                 for fut, res in dd.as_completed(list(futures), with_results=True):
                     out[futures[fut]] = res
@@ -267,7 +270,7 @@ class BatchRunner:
         return out
 
     @contextmanager
-    def _bar(self, kind: str, total: int) -> Iterator[Callable[[], None]]:
+    def _bar(self, label: str, total: int) -> Iterator[Callable[[], None]]:
         if not self.progress:
             yield lambda: None
             return
@@ -277,10 +280,15 @@ class BatchRunner:
         with Progress("[progress.description]{task.description}", BarColumn(),
                       MofNCompleteColumn(), TimeElapsedColumn(),
                       console=Console(stderr=True), transient=False) as bar:
-            task = bar.add_task(f"{kind}: partitions", total=total)
+            task = bar.add_task(label, total=total)
             yield lambda: bar.advance(task)
 
-    def _peaks(self) -> dict[str, float]:
+    def put(self, obj: Any) -> Any:
+        """``obj`` sent to the workers once (a future to pass to tasks)."""
+        return _put(self._require(), obj)
+
+    def worker_peaks(self) -> dict[str, float]:
+        """Peak resident memory (MB) of each worker process, by worker address."""
         return {str(k): float(v) for k, v in self._require().run(peak_rss_mb).items()}
 
     def _partitions(self) -> list[Partition]:
@@ -293,7 +301,7 @@ class BatchRunner:
         return BatchReport(kind=kind, partitions=len(parts), workers=self.n_workers,
                            seconds=time.perf_counter() - started, stages=stages,
                            costs=tuple(sorted(costs, key=lambda c: c.key)),
-                           worker_peak_mb=self._peaks(), result=result, saved=saved)
+                           worker_peak_mb=self.worker_peaks(), result=result, saved=saved)
 
     # -- grids -----------------------------------------------------------------------
     def grids(self, *, save: bool = True, **options: Any) -> BatchReport:
@@ -322,7 +330,7 @@ class BatchRunner:
                          {"layers": data, "crs": crs, "options": options}))
         stages["prepare"] = time.perf_counter() - started
         t = time.perf_counter()
-        done = self._run("grids", jobs)
+        done = self.run_tasks("grids", jobs)
         stages["compute"] = time.perf_counter() - t
         t = time.perf_counter()
         ordered = [done[p.key] for p in parts]
@@ -380,7 +388,7 @@ class BatchRunner:
                           "crs": self.project.store.crs(), "options": options}))
         stages["prepare"] = time.perf_counter() - started
         t = time.perf_counter()
-        done = self._run("coverage", jobs)
+        done = self.run_tasks("coverage", jobs)
         stages["compute"] = time.perf_counter() - t
         t = time.perf_counter()
         ordered = [done[p.key] for p in parts]
@@ -397,7 +405,7 @@ class BatchRunner:
         stages["merge"] = time.perf_counter() - t
         t = time.perf_counter()
         if save:
-            self.project.store.write_derived(_kept_views(layers))
+            self.project.store.write_derived(kept_views(layers))
         stages["write"] = time.perf_counter() - t
         return self._report("coverage", parts, started, stages, [d.cost for d in ordered],
                             layers, save)
@@ -432,7 +440,7 @@ class BatchRunner:
                           "options": {"snap_m": snap_m}}))
         stages["prepare"] = time.perf_counter() - started
         t = time.perf_counter()
-        done = self._run("staffing", jobs)
+        done = self.run_tasks("staffing", jobs)
         stages["compute"] = time.perf_counter() - t
         t = time.perf_counter()
         ordered = [done[p.key] for p in parts]
@@ -523,14 +531,3 @@ def _owners(frame: pd.DataFrame, regions: np.ndarray) -> np.ndarray:
         got[lost] = tree.query_nearest(pts[lost], return_distance=False, all_matches=False)[1]
     out[np.flatnonzero(ok)] = got
     return out
-
-
-def _kept_views(layers: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The layers as :meth:`CoverageResult.derived_layers
-    <beatgrid.gis.coverage.analysis.CoverageResult.derived_layers>` stores them: every
-    camera's ``all`` row, and the levels it sees."""
-    views = layers["camera_views"]
-    if len(views):
-        empty = shapely.is_empty(views.geometry.values)
-        views = views[(views["level"] == "all").to_numpy() | ~empty].reset_index(drop=True)
-    return {**layers, "camera_views": views}

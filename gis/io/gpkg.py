@@ -45,6 +45,7 @@ from beatgrid.gis import schema
 from beatgrid.gis.errors import InputError, NotFoundError
 from beatgrid.gis.io.gpkg_files import atomic_replace, check_bbox, check_header, reading
 from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S, FileProjectLock
+from beatgrid.gis.io.qgis_styles import write_layer_styles
 from beatgrid.gis.io.records import Records
 from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORT_COLUMNS, IMPORTS_TABLE, META_TABLE,
                                      SCHEMA_VERSION, BBox, Frame, check_derived_names,
@@ -385,6 +386,7 @@ class GeoPackageStore:
             with atomic_replace(self.path, copy=False,
                                 stale_hours=self.stale_temp_hours) as tmp:
                 _write_empty_project(tmp, crs)
+                write_layer_styles(tmp, atomic=False, missing_only=True)
 
     def write_layers(self, layers: Mapping[str, Frame], *, append: bool = False,
                      validate: bool = True, meta: Mapping[str, Any] | None = None
@@ -480,6 +482,7 @@ class GeoPackageStore:
                         pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG",
                                                 geometry_type=gtype,
                                                 promote_to_multi=gtype.startswith("Multi"))
+            write_layer_styles(tmp, atomic=False, missing_only=True)  # QGIS shows them styled
 
     def read_derived(self, name: str) -> Frame:
         """The derived layer ``name``.

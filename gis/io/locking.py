@@ -31,7 +31,6 @@ False
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,8 +43,8 @@ __all__ = ["AdvisoryLock", "DEFAULT_LOCK_TIMEOUT_S", "FileProjectLock", "lock_pa
 
 #: Seconds a writer waits for the lock unless the core settings say otherwise.
 DEFAULT_LOCK_TIMEOUT_S = 120.0
-#: Seconds between two tries of a PostgreSQL advisory lock.
-POLL_S = 0.05
+#: SQLSTATE of a lock wait that reached ``lock_timeout``.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 def lock_path(project: str | Path) -> Path:
@@ -151,24 +150,37 @@ class AdvisoryLock:
         if depth:
             self._local.depth = depth + 1
             return self
-        conn = self.engine.connect()
-        deadline = time.monotonic() + self.timeout_s
+        # autocommit: a session lock needs no transaction, so taking and releasing it is
+        # one round trip each (no BEGIN, no COMMIT)
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            while True:
-                got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"),
-                                   {"k": self.key}).scalar()
-                conn.commit()
-                if got:
-                    break
-                if time.monotonic() > deadline:
-                    raise busy(self.location, self.timeout_s)
-                time.sleep(POLL_S)
+            got = conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtext(:k))"),
+                               {"k": self.key}).scalar()
+            if not got:
+                self._wait(conn)
         except BaseException:
             conn.close()
             raise
         self._local.conn = conn
         self._local.depth = 1
         return self
+
+    def _wait(self, conn: Any) -> None:
+        """Wait in the server for the lock (woken when its holder lets go), at most
+        ``timeout_s``; :func:`busy` when it is still taken then."""
+        import sqlalchemy as sa
+
+        wait_ms = max(1, int(round(self.timeout_s * 1000)))  # 0 would mean no limit
+        conn.execute(sa.text("SELECT set_config('lock_timeout', :t, false)"),
+                     {"t": f"{wait_ms}ms"})
+        try:
+            conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": self.key})
+        except sa.exc.OperationalError as e:
+            if getattr(e.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                raise busy(self.location, self.timeout_s) from None
+            raise
+        finally:
+            conn.execute(sa.text("RESET lock_timeout"))  # the pooled session as it was
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -181,6 +193,5 @@ class AdvisoryLock:
         self._local.conn = None
         try:
             conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": self.key})
-            conn.commit()
         finally:
             conn.close()

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from beatgrid.gis.io.pg_connect import Url, quote, transaction
 from beatgrid.gis.io.pg_tables import FID, GEOMETRY, quote_table
+from beatgrid.gis.io.postgis import read_scalar
 
 __all__ = ["postgis_tile", "table_columns", "tile_sql"]
 
@@ -97,8 +98,11 @@ def postgis_tile(url: Url, schema: str, table: str, *, z: int, x: int, y: int,
         Simplification tolerance in EPSG:3857 metres (0: none).
     """
     sql = sa.text(tile_sql(schema, table, columns, datetimes=datetimes, srid=srid))
-    with transaction(url, action=f"making a tile of {table} in") as conn:
-        data = conn.execute(sql, {"z": z, "x": x, "y": y, "margin": buffer / extent,
-                                  "extent": extent, "buffer": buffer,
-                                  "tolerance": float(tolerance)}).scalar()
+    params = {"z": z, "x": x, "y": y, "margin": buffer / extent, "extent": extent,
+              "buffer": buffer, "tolerance": float(tolerance)}
+    try:  # one statement, no transaction round trips (a tile per request)
+        data = read_scalar(url, sql, params)
+    except sa.exc.DBAPIError:  # again in a transaction, which explains the error
+        with transaction(url, action=f"making a tile of {table} in") as conn:
+            data = conn.execute(sql, params).scalar()
     return bytes(data) if data is not None else b""

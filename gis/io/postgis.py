@@ -65,8 +65,26 @@ from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORTS_TABLE, META_TABLE, 
 __all__ = [
     "DEFAULT_SCHEMA", "DatabaseError", "PostGISStore", "copy_postgis_to_project",
     "copy_project_to_postgis", "dispose_engines", "list_layers_pg", "mask_url",
-    "project_crs_pg", "read_layer_pg", "read_project_pg", "write_layers_pg",
+    "project_crs_pg", "read_layer_pg", "read_project_pg", "read_scalar", "write_layers_pg",
 ]
+
+def read_scalar(url: Url, statement: sa.TextClause, params: Mapping[str, Any]) -> Any:
+    """The first value of one read-only statement, on a pooled connection in autocommit
+    mode: no ``BEGIN`` and ``COMMIT`` round trips, for the reads made on every request
+    (the store's state, a vector tile). Database errors are raised as they are: callers
+    fall back to :func:`~beatgrid.gis.io.pg_connect.transaction`, which explains them.
+
+    Examples
+    --------
+    >>> read_scalar("postgresql://u@127.0.0.1:1/none", sa.text("SELECT 1"), {})
+    Traceback (most recent call last):
+    ...
+    sqlalchemy.exc.OperationalError: ...
+    """
+    with engine_for(url).connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn.execute(statement, params).scalar()
+
 
 #: The PostgreSQL schema of a project unless told otherwise.
 DEFAULT_SCHEMA = "beatgrid"
@@ -110,6 +128,7 @@ class PostGISStore:
         self.lock_timeout_s = lock_timeout_s
         self._edit_lock: AdvisoryLock | None = None
         self._records: Records | None = None
+        self._meta_seen = False  # beatgrid_meta was there at the last state()
 
     @property
     def records(self) -> Records:
@@ -190,13 +209,27 @@ class PostGISStore:
         return pd.DataFrame(rows)
 
     def state(self) -> Hashable:
-        """The location and the write version, bumped in every write transaction."""
+        """The location and the write version, bumped in every write transaction.
+
+        Asked once per request by the service, so it is one statement in autocommit mode
+        (:func:`read_scalar`) once the metadata table is known to exist; the first call,
+        and any call after that statement failed, reads with the two statements below.
+        """
+        if self._meta_seen:
+            try:
+                version = read_scalar(self.url, sa.text(
+                    f"SELECT value FROM {pg_tables.quote_table(self.schema, META_TABLE)} "
+                    "WHERE key = :k"), {"k": pg_tables.VERSION_KEY})
+                return (self.location, version)
+            except sa.exc.DBAPIError:  # dropped meanwhile, or the server is gone
+                self._meta_seen = False
         with self._transaction("reading") as conn:  # one indexed row: cheap per request
             found = conn.execute(sa.text("SELECT to_regclass(:t)"), {
                 "t": pg_tables.quote_table(self.schema, META_TABLE)}).scalar()
             version = None if found is None else conn.execute(sa.text(
                 f"SELECT value FROM {pg_tables.quote_table(self.schema, META_TABLE)} "
                 "WHERE key = :k"), {"k": pg_tables.VERSION_KEY}).scalar()
+        self._meta_seen = found is not None
         return (self.location, version)
 
     # -- reading ---------------------------------------------------------------------

@@ -210,8 +210,7 @@ def _expression(where: Sequence[Sequence[Any]]) -> str:
     """QGIS expression of AND-ed ``[field, op, value]`` conditions."""
     parts = []
     for field, op, value in where:
-        literal = f"'{value}'" if isinstance(value, str) else f"{value:g}" \
-            if isinstance(value, float) else str(value)
+        literal = _literal(value, quote="'")
         parts.append(f'"{field}" {_OPS[op][0]} {literal}')
     return " AND ".join(parts)
 
@@ -303,8 +302,18 @@ def _sld_filter(rule: ET.Element, where: Sequence[Sequence[Any]]) -> None:
     for field, op, value in where:
         cmp = ET.SubElement(target, _q(_OGC, _OPS[op][1]))
         ET.SubElement(cmp, _q(_OGC, "PropertyName")).text = str(field)
-        ET.SubElement(cmp, _q(_OGC, "Literal")).text = f"{value:g}" \
-            if isinstance(value, float) else str(value)
+        ET.SubElement(cmp, _q(_OGC, "Literal")).text = _literal(value, quote="")
+
+
+def _literal(value: Any, *, quote: str) -> str:
+    """``value`` written as an expression literal: booleans as ``true``/``false`` (QGIS
+    reads a GeoPackage boolean column as a boolean, which never equals 1), numbers
+    compactly, text between ``quote``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return f"{quote}{value}{quote}" if isinstance(value, str) else str(value)
 
 
 def _sld_symbolizer(rule: ET.Element, spec: Mapping[str, Any], paint: Mapping[str, Any]) -> None:
@@ -438,7 +447,8 @@ def _geometry_columns(path: Path, tables: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _rows(path: Path, config: Config | None, old: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _rows(path: Path, config: Config | None, old: pd.DataFrame, *, missing_only: bool
+          ) -> tuple[pd.DataFrame, list[str]]:
     """The table with BeatGrid's styles of the tables present; the tables (re)styled."""
     styles = render_styles(config)
     geoms = _geometry_columns(path, list(styles))
@@ -454,6 +464,8 @@ def _rows(path: Path, config: Config | None, old: pd.DataFrame) -> tuple[pd.Data
                "f_geometry_column": geom, "styleName": STYLE_NAME, "styleQML": s.qml,
                "styleSLD": s.sld, "useAsDefault": not theirs_default, "description": s.title,
                "owner": "", "ui": None, "update_time": now}
+        if ours.any() and missing_only:
+            continue
         if ours.any():
             i = rows.index[ours][0]
             same = all(rows.at[i, k] == new[k] for k in ("f_geometry_column", "styleQML",
@@ -470,7 +482,7 @@ def _rows(path: Path, config: Config | None, old: pd.DataFrame) -> tuple[pd.Data
 
 
 def write_layer_styles(path: str | Path, *, config: Config | None = None,
-                       atomic: bool = True) -> list[str]:
+                       atomic: bool = True, missing_only: bool = False) -> list[str]:
     """Write BeatGrid's QGIS styles of the tables ``path`` holds into ``layer_styles``.
 
     Parameters
@@ -484,6 +496,10 @@ def write_layer_styles(path: str | Path, *, config: Config | None = None,
         Write into a copy that replaces the file when done (the store's rule). False
         writes in place: for a caller already writing into a temporary copy (the
         store, inside its own ``atomic_replace``).
+    missing_only
+        Style only the tables that have no BeatGrid style yet, leaving the others as
+        they are (what the store does when it creates a project or writes a derived
+        layer; ``beatgrid styles`` rewrites them all from the project's settings).
 
     Returns
     -------
@@ -502,7 +518,7 @@ def write_layer_styles(path: str | Path, *, config: Config | None = None,
     """
     path = Path(path)
     old = read_layer_styles(path)
-    rows, changed = _rows(path, config, old)
+    rows, changed = _rows(path, config, old, missing_only=missing_only)
     if not changed:
         return []
     rows = rows.reset_index(drop=True)

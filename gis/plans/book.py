@@ -163,8 +163,9 @@ class PlanBook:
     def _view(self, plan: Mapping[str, Any], editor: PlanEditor, state: PlanState,
               last: int) -> PlanView:
         band = editor.band
-        ids = sorted((g for g, c in editor.grid_community.items()
-                      if str(c) == str(plan["community_id"])), key=str)
+        community = str(plan["community_id"])
+        ids = sorted((g for g, c in editor.grid_community.items() if str(c) == community),
+                     key=str)
         hh = [int(round(editor.load.get(g, 0.0))) for g in ids]
         totals = pd.DataFrame({
             "grid_id": ids, "code": [state.codes.get(g, "") for g in ids], "households": hh,
@@ -241,12 +242,13 @@ class PlanBook:
                 self._violations(editor, state, touched)
                 version = ledger.append_step(conn, int(plan["id"]), expected=int(plan["version"]),
                                              kind=kind, author=author, payload=payload,
-                                             summary=summary)
+                                             summary=summary, plan=plan)
             except BaseException:
                 self._forget(int(plan["id"]))  # the editor may hold half a change
                 raise
             self._remember(int(plan["id"]), version, editor, state)
-            plan = ledger.get_plan(conn, plan_id)
+            # the row as written (read under the lock, then one step appended at the head)
+            plan = {**plan, "version": version, "head": int(plan["head"]) + 1}
             last = int(plan["head"])
         return self._view(plan, editor, state, last)
 

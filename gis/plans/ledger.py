@@ -97,9 +97,15 @@ def _bump(conn: sa.engine.Connection, plan: Mapping[str, Any], **values: Any) ->
 
 
 def append_step(conn: sa.engine.Connection, plan_id: int, *, expected: int | None, kind: str,
-                author: str, payload: Mapping[str, Any], summary: Mapping[str, Any]) -> int:
-    """Record a step after the head (steps beyond the head are dropped); the new version."""
-    plan = get_plan(conn, plan_id)
+                author: str, payload: Mapping[str, Any], summary: Mapping[str, Any],
+                plan: Mapping[str, Any] | None = None) -> int:
+    """Record a step after the head (steps beyond the head are dropped); the new version.
+
+    ``plan`` is the plan's row when the caller has just read it in this transaction
+    (it is not read again).
+    """
+    if plan is None or int(plan["id"]) != int(plan_id):
+        plan = get_plan(conn, plan_id)
     check_version(plan, expected)
     seq = int(plan["head"]) + 1
     conn.execute(PLAN_STEPS.delete().where((PLAN_STEPS.c.plan_id == plan["id"])

@@ -84,7 +84,8 @@ export class Api {
   // -- plans -----------------------------------------------------------------------------
   plans(communityId) { return this.get("/plans?community_id=" + encodeURIComponent(communityId)); }
   plan(id) { return this.request("GET", `/plans/${id}`).then((r) => r.body); }
-  units(id) { return this.get(`/plans/${id}/units`); }
+  /** The plan's units, compact (GET /planner/plans/{id}/units); ``grids``: their grids only. */
+  units(id, { grids = false } = {}) { return this.get(`/planner/plans/${id}/units` + (grids ? "?geometry=false" : "")); }
   steps(id) { return this.get(`/plans/${id}/steps`); }
   compare(a, b, geojson) { return this.get(`/plans/${a}/compare/${b}` + (geojson ? "?format=geojson" : "")); }
 

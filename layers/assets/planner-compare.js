@@ -64,7 +64,7 @@ export async function openCompare(api, S, { say }) {
       `<td class="num">${fmt(g.units_a)}</td><td class="num">${fmt(g.units_b)}</td>` +
       `<td>${g.changed ? "✎ " + esc(t("changed")) : ""}</td></tr>`).join("") + "</tbody>";
   $("compare-view").hidden = false;
-  const pub = new Units(pubUnits);
+  const pub = Units.fromCompact(pubUnits);
   const ids = [...new Set(pub.grid.filter((g) => g !== null))];
   const colours = colourGrids(ids, pub.gridNeighbours(), S.colours);
   const bounds = S.units.bounds;
@@ -73,7 +73,8 @@ export async function openCompare(api, S, { say }) {
     sync(maps[0], maps[1]);
   }
   await Promise.all(maps.map(whenLoaded));
-  const draftUnits = new Units(JSON.parse(JSON.stringify(S.units.fc)));
+  const draftUnits = new Units({ type: "FeatureCollection", features: S.units.fc.features.map((f) => ({
+    type: "Feature", id: f.id, geometry: f.geometry, properties: { ...f.properties } })) }, S.units.bbox);
   draftUnits.grid = S.units.grid.slice();
   const colourOf = (m) => (g) => (m.has(g) ? m.get(g) : -1);
   for (const [map, units, cols] of [[maps[0], draftUnits, S.colours], [maps[1], pub, colours]]) {

@@ -184,11 +184,10 @@ export class Editor {
   /** The units' grids as the service has them: the units whose grid changed. */
   async reloadUnits() {
     const S = this.S;
-    const fc = await this.api.units(S.plan.id);
+    const c = await this.api.units(S.plan.id, { grids: true });
     const changed = [];
-    for (const f of fc.features) {
-      const i = f.properties.unit;
-      const g = f.properties.grid_id === undefined ? null : f.properties.grid_id;
+    for (let i = 0; i < c.n; i++) {
+      const g = c.grid[i] === undefined ? null : c.grid[i];
       if (S.units.grid[i] !== g) { S.units.grid[i] = g; changed.push(i); }
     }
     return changed;

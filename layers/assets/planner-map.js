@@ -22,9 +22,10 @@ const NEIGHBOUR_EPS = 0.00015;
 export const MAX_LABELS = 250;
 
 // -- the units ---------------------------------------------------------------------------
-/** The units of a plan: typed arrays by unit number, from GET /plans/{id}/units. */
+/** The units of a plan: typed arrays by unit number, from GET /plans/{id}/units (GeoJSON)
+ *  or, smaller and faster, GET /planner/plans/{id}/units (``Units.fromCompact``). */
 export class Units {
-  constructor(fc) {
+  constructor(fc, bbox) {
     const n = fc.features.length;
     this.n = n;
     this.fc = fc;
@@ -33,7 +34,7 @@ export class Units {
     this.kind = new Array(n);
     this.features = new Array(n);
     this.grid = new Array(n);
-    this.bbox = new Float64Array(4 * n);
+    this.bbox = bbox || new Float64Array(4 * n);
     this.cx = new Float64Array(n);
     this.cy = new Float64Array(n);
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
@@ -45,13 +46,50 @@ export class Units {
       this.bld[i] = p.buildings || 0;
       this.kind[i] = p.kind;
       this.grid[i] = p.grid_id === undefined ? null : p.grid_id;
-      const b = geomBounds(f.geometry);
-      this.bbox.set(b, 4 * i);
-      this.cx[i] = (b[0] + b[2]) / 2;
-      this.cy[i] = (b[1] + b[3]) / 2;
-      x0 = Math.min(x0, b[0]); y0 = Math.min(y0, b[1]); x1 = Math.max(x1, b[2]); y1 = Math.max(y1, b[3]);
+      if (!bbox) this.bbox.set(geomBounds(f.geometry), 4 * i);
+      const b = this.bbox;
+      this.cx[i] = (b[4 * i] + b[4 * i + 2]) / 2;
+      this.cy[i] = (b[4 * i + 1] + b[4 * i + 3]) / 2;
+      if (b[4 * i] < x0) x0 = b[4 * i]; if (b[4 * i + 1] < y0) y0 = b[4 * i + 1];
+      if (b[4 * i + 2] > x1) x1 = b[4 * i + 2]; if (b[4 * i + 3] > y1) y1 = b[4 * i + 3];
     });
     this.bounds = [[x0, y0], [x1, y1]];
+  }
+
+  /** Units from the compact answer of GET /planner/plans/{id}/units: integer coordinates
+   *  (1/scale degree) as differences from the point before, and the counts of points per
+   *  ring, rings per polygon, polygons per unit. */
+  static fromCompact(c) {
+    const n = c.n, k = 1 / c.scale, d = c.coords;
+    const bbox = new Float64Array(4 * n);
+    const features = new Array(n);
+    let x = c.origin[0], y = c.origin[1], p = 0, r = 0, q = 0;
+    for (let i = 0; i < n; i++) {
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      const polys = [];
+      for (let a = 0; a < c.parts[i]; a++, q++) {
+        const rings = [];
+        for (let b = 0; b < c.polygons[q]; b++, r++) {
+          const ring = new Array(c.rings[r]);
+          for (let j = 0; j < ring.length; j++, p++) {
+            x += d[2 * p]; y += d[2 * p + 1];
+            const lng = x * k, lat = y * k;
+            ring[j] = [lng, lat];
+            if (lng < x0) x0 = lng; if (lng > x1) x1 = lng;
+            if (lat < y0) y0 = lat; if (lat > y1) y1 = lat;
+          }
+          rings.push(ring);
+        }
+        polys.push(rings);
+      }
+      bbox[4 * i] = x0; bbox[4 * i + 1] = y0; bbox[4 * i + 2] = x1; bbox[4 * i + 3] = y1;
+      features[i] = { type: "Feature", id: i,
+        properties: { unit: i, grid_id: c.grid[i], households: c.households[i],
+          buildings: c.buildings[i], kind: c.kind[i] },
+        geometry: polys.length === 1 ? { type: "Polygon", coordinates: polys[0] }
+          : { type: "MultiPolygon", coordinates: polys } };
+    }
+    return new Units({ type: "FeatureCollection", features }, bbox);
   }
 
   /** Unit numbers of each grid: Map grid_id -> array (null key: unassigned). */

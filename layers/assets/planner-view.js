@@ -94,7 +94,9 @@ export function adopt(plan, { full = false, touched = null, changedUnits = null 
   if (S.shown !== S.units) {
     // a plan opened: its units drawn once with their colours; later only feature state;
     // the hatch and outlines follow once the units are on screen (openPlan)
+    performance.mark("dbg-colours");
     showUnits(S.map, S.units, (g) => view.colour(g));
+    performance.mark("dbg-shown");
     S.shown = S.units;
     opened = true;
     S.map.getSource("bad").setData(empty());

@@ -4,15 +4,17 @@ The shipped sample carries the ``layer_styles`` table QGIS reads (its schema); e
 QML parses with the right renderer, keys on columns the layer has and covers every
 value once; every SLD is a Symbology Encoding 1.1 document whose named layer is the
 table; the colours are the maps'; writing is idempotent and keeps a user's styles.
-When QGIS is installed (``qgis_process``) a styled layer is rendered headless.
+QGIS itself (Debian's PyQGIS, headless) opens the project and draws the styled layers.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,17 +224,33 @@ def test_writing_is_idempotent_and_keeps_a_users_styles(tmp_path):
     assert len(rows) == 5
 
 
-def test_derived_layers_are_styled_once_present(tmp_path):
+def test_derived_layers_are_styled_when_written(tmp_path):
     project = Project.sample(tmp_path / "p.gpkg")
-    project.coverage.analyse(levels=False, save=True)
-    changed = write_layer_styles(project.location, config=project.config)
-    assert changed == ["estate_risk", "camera_views", "coverage_stats", "blind_spots"]
+    assert "camera_views" not in set(read_layer_styles(project.location)["f_table_name"])
+    project.coverage.analyse(levels=False, save=True)   # the store styles what it adds
     styled = set(read_layer_styles(project.location)["f_table_name"])
     assert styled == {"grids", "beats", "estates", "cameras", "estate_risk", "camera_views",
                       "coverage_stats", "blind_spots"}
+    assert write_layer_styles(project.location, config=project.config) == []  # current
     # the layers themselves are untouched
     assert len(project.layer("buildings")) == 2706
     assert len(project.coverage.derived("camera_views")) > 0
+
+
+def test_a_new_project_is_styled_but_a_users_band_is_kept(tmp_path):
+    from beatgrid.gis.io.gpkg import GeoPackageStore
+
+    store = GeoPackageStore(tmp_path / "new.gpkg")
+    store.create(crs=4490)
+    assert set(read_layer_styles(store.path)["f_table_name"]) == {"grids", "beats", "estates",
+                                                                  "cameras"}
+    narrow = default_config().replace(grids={"band": {"max_households": 450}})
+    assert write_layer_styles(store.path, config=narrow) == ["grids"]
+    qml = read_layer_styles(store.path).set_index("f_table_name").at["grids", "styleQML"]
+    store.write_derived({})                           # a later write adds, never resets
+    assert read_layer_styles(store.path).set_index("f_table_name").at["grids",
+                                                                       "styleQML"] == qml
+    assert "450" in qml
 
 
 def test_cli_styles(tmp_path, capsys):
@@ -249,26 +267,36 @@ def test_cli_styles(tmp_path, capsys):
 # QGIS itself, when installed
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("qgis_process") is None,
-                    reason="QGIS is not installed (apt-get install qgis: qgis_process renders "
-                           "a styled layer headless)")
-def test_qgis_renders_a_styled_layer(tmp_path):
+def test_qgis_opens_the_project_and_draws_each_layer_styled(tmp_path, qgis_python):
+    """QGIS (Debian's, headless) opens the sample, loads each layer's default style from
+    ``layer_styles`` and draws it: the old estates red, the grids in their band colours,
+    the cameras as arrows."""
     path = tmp_path / "p.gpkg"
     shutil.copyfile(SAMPLE_PATH, path)
-    est = Project.open(path).layer("estates")
-    old = est[est["is_old"]].total_bounds
-    out = tmp_path / "estates.tif"
+    Project.open(path).grids.generate(communities=["C03", "C05", "C07"], save=True)
+    out = Path(os.environ.get("BEATGRID_SCREENSHOT_DIR") or tmp_path) / "qgis"
+    out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(tmp_path))
-    x0, y0, x1, y1 = old
-    proc = subprocess.run(
-        ["qgis_process", "run", "native:rasterize", "--",
-         f"LAYERS={path}|layername=estates", f"EXTENT={x0},{x1},{y0},{y1} [EPSG:4490]",
-         "MAP_UNITS_PER_PIXEL=0.00002", "TILE_SIZE=256", "MAKE_BACKGROUND_TRANSPARENT=false",
-         f"OUTPUT={out}"], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([qgis_python, str(Path(__file__).with_name("qgis_render.py")),
+                           str(path), str(out), "estates", "grids", "beats", "cameras"],
+                          env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    shown = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name in ("estates", "grids", "beats", "cameras"):
+        assert shown[name]["loaded"], (name, shown[name])
+        assert shown[name]["renderer"] == RENDERER[name], (name, shown[name])
     from PIL import Image
 
-    pixels = np.asarray(Image.open(out).convert("RGB")).reshape(-1, 3)
-    # the old estates' red, blended at the style's opacity over white: red dominates
-    reddish = (pixels[:, 0] > 200) & (pixels[:, 1] < 210) & (pixels[:, 2] < 210)
-    assert reddish.mean() > 0.05
+    def share(name, rgb, tol=40):
+        pixels = np.asarray(Image.open(shown[name]["png"]).convert("RGB")).reshape(-1, 3)
+        return float((np.abs(pixels.astype(int) - rgb).max(axis=1) <= tol).mean())
+
+    red = (0xd7, 0x19, 0x1c)                    # the old estates' colour (styles.toml)
+    # old estates: their red (blended at the style's opacity over white), and newer ones
+    assert share("estates", np.array(red) * 0.25 + 255 * 0.75) > 0.005
+    assert share("estates", np.array((0x55, 0x55, 0x55)) * 0.25 + 255 * 0.75) > 0.005
+    # grids: more than one colour class drawn, and not only the "else" grey
+    pixels = np.asarray(Image.open(shown["grids"]["png"]).convert("RGB")).reshape(-1, 3)
+    colours = {tuple(c) for c in pixels[::7] // 16 * 16} - {(240, 240, 240)}
+    assert len(colours) >= 3
+    assert share("cameras", np.array((255, 255, 255)), tol=0) < 0.999   # arrows drawn
