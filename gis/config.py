@@ -474,6 +474,11 @@ def _check_core(section: Mapping[str, Any], source: str) -> None:
     if not isinstance(auth.get("public_read", False), bool):
         raise PolicyError(f"{source}: 'auth.public_read' must be true or false",
                           fix="write public_read = true or false")
+    pool = section["store"].get("pg_pool_size", 16)
+    if not isinstance(pool, int) or isinstance(pool, bool) or not 1 <= pool <= 1000:
+        raise PolicyError(f"{source}: 'store.pg_pool_size' has value {shown(pool)}: it "
+                          "must be a whole number from 1 to 1000",
+                          fix="give the connections to keep open, e.g. 16")
     wait = section["store"].get("lock_timeout_s", 120.0)
     if not is_plain_number(wait) or wait <= 0:
         raise PolicyError(f"{source}: 'store.lock_timeout_s' has value {shown(wait)}: it "

@@ -95,8 +95,16 @@ def normalise_url(url: str | sa.engine.URL) -> sa.engine.URL:
     return parsed
 
 
-def engine_for(url: Url) -> sa.engine.Engine:
+#: Connections an engine keeps open unless the settings say otherwise (``[store]
+#: pg_pool_size``); as many again may be opened for a burst, then closed.
+DEFAULT_POOL_SIZE = 16
+
+
+def engine_for(url: Url, *, pool_size: int = DEFAULT_POOL_SIZE) -> sa.engine.Engine:
     """The pooled engine of ``url`` (one per URL and process; an engine is returned as is).
+
+    ``pool_size`` connections are kept open and reused (it applies when the engine is
+    made: the first caller for a URL sets it; the store passes the settings' value).
 
     Examples
     --------
@@ -114,6 +122,7 @@ def engine_for(url: Url) -> sa.engine.Engine:
                             "application_name": "beatgrid"}
             try:
                 engine = sa.create_engine(parsed, pool_pre_ping=True,
+                                          pool_size=pool_size, max_overflow=pool_size,
                                           connect_args=connect_args)
             except (sa_exc.NoSuchModuleError, sa_exc.ArgumentError, ImportError) as e:
                 raise InputError(

@@ -46,7 +46,7 @@ def tile_sql(schema: str, table: str, columns: Sequence[str], *, datetimes: set[
     Examples
     --------
     >>> print(tile_sql("s", "incidents", ["occurred_at"], datetimes={"occurred_at"},
-    ...                srid=4490).splitlines()[4].strip())
+    ...                srid=4490).splitlines()[5].strip())
     to_char("occurred_at", 'YYYY-MM-DD"T"HH24:MI:SS') AS "occurred_at",
     """
     props = []
@@ -57,8 +57,12 @@ def tile_sql(schema: str, table: str, columns: Sequence[str], *, datetimes: set[
             props.append(f"{quote(col)},")
     g = quote(GEOMETRY)
     lines = [
+        # the wide envelope in the table's CRS, once: rows are tested in their own CRS
+        # (the GiST index, no transform per row); a Web Mercator rectangle is a
+        # longitude/latitude rectangle, so the test is exact
         "WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS tile,",
-        "                    ST_TileEnvelope(:z, :x, :y, margin => :margin) AS wide),",
+        "                    ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin),",
+        f"                                 {int(srid)}) AS wide),",
         "rows AS (",
         f"  SELECT {quote(FID)} + 1 AS __fid,",
         *(f"         {p}" for p in props),
@@ -68,8 +72,7 @@ def tile_sql(schema: str, table: str, columns: Sequence[str], *, datetimes: set[
         f"                      ELSE ST_Transform({g}, 3857) END,",
         "                      env.tile, :extent, :buffer, true) AS __geom",
         f"  FROM {quote_table(schema, table)} AS t, env",
-        f"  WHERE {g} && ST_Transform(env.wide, {int(srid)})",
-        f"    AND ST_Intersects(ST_Transform({g}, 3857), env.wide)",
+        f"  WHERE ST_Intersects({g}, env.wide)",
         ")",
         f"SELECT ST_AsMVT(rows.*, {_literal(table)}, :extent, '__geom', '__fid') FROM rows",
         "WHERE __geom IS NOT NULL",

@@ -54,8 +54,9 @@ from beatgrid.gis.io import pg_tables
 from beatgrid.gis.io.gpkg import GeoPackageStore
 from beatgrid.gis.io.locking import DEFAULT_LOCK_TIMEOUT_S, AdvisoryLock
 from beatgrid.gis.io.records import Records
-from beatgrid.gis.io.pg_connect import (DatabaseError, Url, check_schema_name, dispose_engines,
-                                        engine_for, mask_url, transaction)
+from beatgrid.gis.io.pg_connect import (DEFAULT_POOL_SIZE, DatabaseError, Url,
+                                        check_schema_name, dispose_engines, engine_for,
+                                        mask_url, transaction)
 from beatgrid.gis.io.writing import (DERIVED_LAYERS, IMPORTS_TABLE, META_TABLE, SCHEMA_VERSION,
                                      BBox, Frame, check_derived_names, check_storage_crs,
                                      derived_epsg, first_storage_epsg, import_log_rows,
@@ -105,6 +106,9 @@ class PostGISStore:
         Seconds a writer waits for the project's lock (:meth:`locked`) before giving up.
     settings
         The ``core`` settings the writes are validated with (default the shipped ones).
+    pool_size
+        Database connections kept open for reuse (``[store] pg_pool_size``); applies
+        when this process first opens the URL.
 
     Raises
     ------
@@ -121,10 +125,12 @@ class PostGISStore:
 
     def __init__(self, url: Url, *, schema: str = DEFAULT_SCHEMA,
                  lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
-                 settings: Mapping[str, Any] | None = None) -> None:
+                 settings: Mapping[str, Any] | None = None,
+                 pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
         self.settings = settings
         self.schema = check_schema_name(schema)
+        engine_for(url, pool_size=pool_size)  # the pool as the settings say, made once
         self.lock_timeout_s = lock_timeout_s
         self._edit_lock: AdvisoryLock | None = None
         self._records: Records | None = None

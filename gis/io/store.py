@@ -329,7 +329,9 @@ def open_store(target: str | Path | Store, *, schema: str | None = None,
         # database is opened, not by every command that works on a GeoPackage.
         from beatgrid.gis.io.postgis import PostGISStore
 
+        pool = store_settings.get("pg_pool_size")
         return PostGISStore(str(target), lock_timeout_s=wait, settings=settings,
+                            **({"pool_size": int(pool)} if pool is not None else {}),
                             **({"schema": schema} if schema else {}))
     path = Path(target)
     if path.suffix.lower() != ".gpkg":
