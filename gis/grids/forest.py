@@ -371,7 +371,8 @@ def best_count(households: np.ndarray, lo: float, hi: float, target: float) -> n
     """
     h = np.asarray(households, dtype=float)
     kmin = np.maximum(np.ceil(h / hi - 1e-9), 1)
-    kmax = np.floor(h / lo + 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):  # lo 0: any count up to H
+        kmax = np.floor(h / lo + 1e-9) if lo > 0 else np.maximum(h, 1.0)
     k = np.clip(np.round(h / target), kmin, kmax)
     out: np.ndarray = np.where(kmin <= kmax, k, 0).astype(np.int64)
     return out

@@ -370,6 +370,8 @@ class _Search:
 
 def _fits(total: float, lo: float, hi: float) -> bool:
     """Some whole number ``k`` has ``k lo <= total <= k hi``."""
+    if lo <= 0:
+        return hi > 0
     k = int(total // lo)
     return k >= 1 and k * hi >= total
 

@@ -39,6 +39,12 @@ GRID_CHECKS: dict[str, Check] = {
     "exact.optimise": ("bool", None),
     "exact.region_units": ("ge", 0),
     "exact.region_seconds": ("gt", 0),
+    "exact.cover_units": ("ge", 0),
+    "exact.cover_after_s": ("gt", 0),
+    "exact.cover_seconds": ("gt", 0),
+    "exact.cover_sets": ("gt", 0),
+    "exact.sweep_seconds": ("gt", 0),
+    "exact.sweep_states": ("gt", 0),
 }
 
 

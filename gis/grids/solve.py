@@ -11,7 +11,14 @@ set of free units, in this order:
    households / target in turn), bigger ones with
    :func:`~beatgrid.gis.grids.forest.forest_partition` (every region of a level
    bisected at once, near-linear), each engine the other's fallback, all within
-   ``generator.search_seconds`` (plus ``search_seconds_per_1000_units``);
+   ``generator.search_seconds`` (plus ``search_seconds_per_1000_units``); parts of at
+   most ``exact.cover_units`` units get ``exact.cover_after_s`` of it, then the exact
+   cover (:func:`~beatgrid.gis.grids.cover.cover_partition`: the households covered by
+   connected candidate grids) within ``exact.cover_seconds``: a plan, or a proof
+   (``infeasible``; a unit in no candidate grid, or every cover tried); then the exact
+   sweep (:func:`~beatgrid.gis.grids.sweep.sweep_feasible`, a dynamic programme over
+   the partitions of a short frontier) within ``exact.sweep_seconds``: a proof
+   (``infeasible``), or the knowledge that a plan exists;
 3. the exhaustive constructive search (:func:`~beatgrid.gis.grids.grow.grow_partition`,
    grid by grid) within ``generator.grow_seconds``: a plan, or a proof when it runs to
    the end (``infeasible``); big communities of lumpy units (median households of a unit
@@ -34,7 +41,7 @@ Examples
 >>> got.reason, [float(g.h[p].sum()) for p in got.parts]
 ('infeasible', [250.0, 500.0])
 >>> got.detail
-'every way of building grids in [300, 500] from these 3 units was tried (exhaustive search, 1 candidate grid(s)): none covers the 750 households (2 grid(s) fit)'
+'unit 0 (250 households) is in no connected set of 300-450 households (2 grid(s) fit the 750 households)'
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from beatgrid.gis.grids.band import Band, closest_count, grid_counts
+from beatgrid.gis.grids.cover import cover_partition
 from beatgrid.gis.grids.exact import exact_partition
 from beatgrid.gis.grids.feasibility import piece_proof, unit_proofs
 from beatgrid.gis.grids.forest import ForestStats, forest_partition
@@ -55,6 +63,7 @@ from beatgrid.gis.grids.grow import grow_partition
 from beatgrid.gis.grids.plan import BELOW_MIN, INFEASIBLE, NO_GRID_COUNT_FITS, SEARCH_LIMIT
 from beatgrid.gis.grids.repair import repair_band
 from beatgrid.gis.grids.search import tree_partition
+from beatgrid.gis.grids.sweep import sweep_feasible
 from beatgrid.gis.grids.unit_graph import UnitGraph
 
 __all__ = ["PartPlan", "solve_part"]
@@ -128,11 +137,40 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         return _closest(g, nodes, ks[0], band, rng, gen, proof.reason, proof.detail)
     deadline = time.process_time() + float(gen.get("search_seconds", 5.0)) + \
         float(gen.get("search_seconds_per_1000_units", 1.0)) * len(nodes) / 1000
+    n = len(nodes)
+    small = n <= int(exact_cfg.get("cover_units", 150))
+    if small:  # the exact cover decides small parts the search cannot plan quickly
+        deadline = min(deadline, time.process_time() + float(exact_cfg.get("cover_after_s", 1.0)))
     found, closest = _search(g, nodes, ks, band, rng, settings, deadline, real)
     if found is not None:
         return found
-    n = len(nodes)
     counts = f"{ks[0]} grid(s)" if len(ks) == 1 else f"{min(ks)}-{max(ks)} grids"
+    plan_exists = False
+    if small:
+        covered = cover_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                                  max_sets=int(exact_cfg.get("cover_sets", 200_000)),
+                                  deadline=time.process_time()  # plans only: half
+                                  + float(exact_cfg.get("cover_seconds", 3.0))
+                                  * (1.0 if thorough else 0.5))
+        if covered.labels is not None:
+            return PartPlan(_parts_of(nodes, covered.labels), engine="cover")
+        if covered.complete and thorough:
+            detail = f"{covered.detail} ({counts} fit the {total:.0f} households)"
+            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
+                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+        if thorough:  # the sweep counts the units without households exactly
+            swept = sweep_feasible(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                                   deadline=time.process_time()
+                                   + float(exact_cfg.get("sweep_seconds", 3.0)),
+                                   max_states=int(exact_cfg.get("sweep_states", 400_000)))
+            if swept.status == "infeasible":
+                detail = (f"the exact sweep over these {n} units (every partition of its "
+                          f"frontier, {swept.states} states) finds no plan in "
+                          f"[{band.lo}, {band.hi}] ({counts} fit the {total:.0f} households)")
+                return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
+                    _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+            if swept.status == "feasible":
+                plan_exists = True
     if not thorough:
         detail = (f"{total:.0f} households, {counts} fit, but the search found no plan in "
                   f"[{band.lo}, {band.hi}] on street blocks")
@@ -174,6 +212,8 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
                    f"{res.seconds:.0f} s")
     else:
         detail += f" ({n} units: too many for the exact model, exact.max_units)"
+    if plan_exists:
+        detail += "; the exact sweep shows that a plan exists"
     return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
         _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, detail)
 
@@ -241,8 +281,10 @@ def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random
              gen: Mapping[str, Any], reason: str, detail: str) -> PartPlan:
     """The closest plan of ``k`` grids (band widened step by step), with the reason.
 
-    A band proven infeasible is not tried again; lumpy units are built grid by grid, big
-    parts by the level-by-level search, within their time limits.
+    A band proven infeasible is not tried again; lumpy units are built grid by grid first,
+    big parts by the level-by-level search, the others region by region, all within
+    ``generator.search_seconds`` (the last step, any households per grid, always runs: a
+    plan of ``k`` grids, never one grid for a whole part).
     """
     total = float(g.h[nodes].sum())
     avg = total / k
@@ -252,29 +294,32 @@ def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random
     steps: tuple[float | None, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, None)
     if reason == INFEASIBLE:
         steps = steps[1:]
+    # the widened bands share the search's time; the last (any households) always runs
+    deadline = time.process_time() + float(gen.get("search_seconds", 5.0))
     for widen in steps:
+        last = widen is None
         if widen is None:
             lo, hi = 0.0, total
         else:
             lo = max(0.0, min(band.lo, avg) - widen * width)
             hi = max(band.hi, avg) + widen * width
-        if lumpy:
-            grown = grow_partition(g, lo=lo, hi=hi, nodes=nodes, deadline=time.process_time()
-                                   + float(gen.get("grow_seconds", 3.0)))
-            labels = None
+        labels = None
+        if lumpy and not last:
+            grown = grow_partition(g, lo=lo, hi=hi, nodes=nodes, deadline=min(
+                deadline, time.process_time() + float(gen.get("grow_seconds", 3.0))))
             if grown.labels is not None:
                 labels = np.full(g.n, -1, dtype=np.int64)
                 labels[nodes] = grown.labels
-        elif big:
+        if labels is None and big:
             labels = forest_partition(g, k, lo=lo, hi=hi, target=avg, rng=rng, nodes=nodes,
                                       trees=int(gen.get("forest_trees", 3)),
                                       balance_weight=gen["balance_weight"],
-                                      deadline=time.process_time()
-                                      + float(gen.get("search_seconds", 5.0)))
-        else:
+                                      deadline=None if last else deadline)
+        elif labels is None:
             labels = tree_partition(g, k, lo=lo, hi=hi, rng=rng, trees=gen["trees_per_split"],
                                     max_attempts=gen["max_attempts"],
-                                    balance_weight=gen["balance_weight"], nodes=nodes)
+                                    balance_weight=gen["balance_weight"], nodes=nodes,
+                                    deadline=None if last else deadline)
         if labels is not None:
             # the closest plan: move border units while the households out of band fall
             labels = repair_band(g, labels, lo=band.lo, hi=band.hi)

@@ -286,3 +286,30 @@ def articulation_points(mat: sp.csr_matrix, root: int) -> set[int]:
     if children[root] > 1:
         out.add(root)
     return out
+
+
+def local_adjacency(g: UnitGraph, nodes: np.ndarray, edges: np.ndarray | None = None
+                    ) -> tuple[list[set[int]], dict[tuple[int, int], float]]:
+    """Neighbour sets and summed cut costs (both directions) of ``nodes``, numbered
+    ``0..len(nodes)-1``, over the edges of the mask ``edges`` (default all).
+
+    Examples
+    --------
+    >>> adj, cost = local_adjacency(lattice_graph(1, 3), np.array([1, 2]))
+    >>> adj, cost
+    ([{1}, {0}], {(0, 1): 1.0, (1, 0): 1.0})
+    """
+    n = len(nodes)
+    loc = np.full(g.n, -1, dtype=np.int64)
+    loc[nodes] = np.arange(n)
+    real = np.ones(len(g.ei), bool) if edges is None else np.asarray(edges, bool)
+    keep = real & (loc[g.ei] >= 0) & (loc[g.ej] >= 0) & (g.ei != g.ej)
+    adj: list[set[int]] = [set() for _ in range(n)]
+    cost: dict[tuple[int, int], float] = {}
+    for a, b, c in zip(loc[g.ei[keep]].tolist(), loc[g.ej[keep]].tolist(),
+                       g.cost[keep].tolist()):
+        adj[a].add(b)
+        adj[b].add(a)
+        cost[(a, b)] = cost.get((a, b), 0.0) + c
+        cost[(b, a)] = cost.get((b, a), 0.0) + c
+    return adj, cost

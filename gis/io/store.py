@@ -327,12 +327,11 @@ def open_store(target: str | Path | Store, *, schema: str | None = None,
     if is_database_url(target):
         # Lazy on purpose: SQLAlchemy (a second or so to import) is loaded only when a
         # database is opened, not by every command that works on a GeoPackage.
-        from beatgrid.gis.io.postgis import PostGISStore
+        from beatgrid.gis.io.postgis import DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PostGISStore
 
-        pool = store_settings.get("pg_pool_size")
+        pool = int(store_settings.get("pg_pool_size", DEFAULT_POOL_SIZE))
         return PostGISStore(str(target), lock_timeout_s=wait, settings=settings,
-                            **({"pool_size": int(pool)} if pool is not None else {}),
-                            **({"schema": schema} if schema else {}))
+                            pool_size=pool, schema=schema or DEFAULT_SCHEMA)
     path = Path(target)
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"project {str(target)!r} is not a GeoPackage",

@@ -151,7 +151,9 @@ def test_reason_indivisible_unit_over_max():
 
 
 def test_reason_infeasible_proven_by_the_exhaustive_search():
-    plan = _plan(_row([250, 250, 250]))  # 2 grids fit (375 each) but units are 250 each
+    # 2 grids fit (375 each) but units are 250 each; the exact cover switched off
+    s = default_config().replace(grids={"exact": {"cover_units": 0}}).grids
+    plan = _plan(_row([250, 250, 250]), settings=s)
     assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
     assert "was tried" in plan.issues["detail"].iloc[0]
     assert sorted(plan.grids["households"]) == [250, 500]
@@ -160,10 +162,19 @@ def test_reason_infeasible_proven_by_the_exhaustive_search():
 
 def test_reason_infeasible_proven_by_the_exact_model():
     # the constructive search gets no time: the HiGHS model decides
-    s = default_config().replace(grids={"generator": {"grow_seconds": 1e-9}}).grids
+    s = default_config().replace(grids={"generator": {"grow_seconds": 1e-9},
+                                        "exact": {"cover_units": 0}}).grids
     plan = _plan(_row([250, 250, 250]), settings=s)
     assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
     assert "the exact model (HiGHS) proves" in plan.issues["detail"].iloc[0]
+
+
+def test_reason_infeasible_proven_by_the_exact_cover():
+    plan = _plan(_row([250, 250, 250]))
+    assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
+    assert plan.issues["detail"].iloc[0].startswith(
+        "unit 0 (250 households) is in no connected set of 300-450 households")
+    assert sorted(plan.grids["households"]) == [250, 500]
 
 
 def test_reason_infeasible_proven_by_counting():

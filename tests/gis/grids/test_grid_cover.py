@@ -1,0 +1,138 @@
+"""Issue 10, narrow bands: the exact cover (plans and proofs) and the sample's cases."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_grid_scale import _brute_force, _in_band
+
+from beatgrid.gis import Project
+from beatgrid.gis.grids import plan as gp
+from beatgrid.gis.grids.cover import cover_partition
+from beatgrid.gis.grids.partition import generate_grids
+from beatgrid.gis.grids.sweep import sweep_feasible
+from beatgrid.gis.grids.unit_graph import UnitGraph, is_contiguous, lattice_graph
+
+
+def _valid(g, labels, lo, hi):
+    assert (labels >= 0).all()  # every unit in a grid, units without households too
+    for p in np.unique(labels):
+        members = np.flatnonzero(labels == p)
+        assert is_contiguous(g, members)
+        assert lo <= g.h[members].sum() <= hi
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), rows=st.integers(1, 2), cols=st.integers(2, 4),
+       band=st.sampled_from([(300, 500), (300, 360), (380, 420)]),
+       zeros=st.floats(0.0, 0.5))
+def test_cover_agrees_with_brute_force(seed, rows, cols, band, zeros):
+    rng = np.random.default_rng(seed)
+    h = rng.integers(20, 300, rows * cols) * (rng.random(rows * cols) >= zeros)
+    g = lattice_graph(rows, cols, households=h)
+    lo, hi = band
+    truth = _brute_force(g, lo, hi) if g.h.sum() > 0 else False
+    r = cover_partition(g, lo=lo, hi=hi, deadline=time.process_time() + 5)
+    if r.labels is not None:
+        _valid(g, r.labels, lo, hi)
+        assert truth
+    elif r.complete:  # a proof is never wrong
+        assert not truth and r.detail
+    assert r.labels is not None or not truth or not r.complete
+
+
+def test_cover_proves_a_unit_in_no_grid_and_plans_through_empty_units():
+    g = lattice_graph(1, 3, households=[200, 250, 200])
+    r = cover_partition(g, lo=300, hi=400)
+    assert r.labels is None and r.complete and r.detail.startswith("unit 0 (200 households)")
+    # households joined only through units without any (open faces between streets)
+    g = lattice_graph(3, 3, households=[150, 0, 170, 0, 0, 0, 160, 0, 180])
+    r = cover_partition(g, lo=300, hi=360, deadline=time.process_time() + 5)
+    assert r.labels is not None
+    _valid(g, r.labels, 300, 360)
+
+
+@pytest.fixture(scope="module")
+def sample_layers():
+    return Project.open("sample-geodata/ningbo-jiangbei.gpkg").read(
+        ["communities", "streets", "buildings", "estates"])
+
+
+@pytest.mark.parametrize(("band", "cid", "expect"), [
+    ((300, 360), "C01", "plan"),        # was search_limit: 10 grids of 310-360
+    ((380, 420), "C09", "plan"),        # was search_limit
+    ((380, 420), "C08", "infeasible"),  # was search_limit: a building in no grid of 380-420
+    ((300, 360), "C02", "sweep"),       # was search_limit: proven by the exact sweep
+])
+def test_narrow_bands_on_the_sample_solved_in_seconds(sample_layers, band, cid, expect):
+    layers = sample_layers
+    t0 = time.process_time()
+    plan = generate_grids(layers["communities"], layers["streets"], layers["buildings"],
+                          estates=layers["estates"], community_ids=[cid], workers=1,
+                          min_households=band[0], max_households=band[1])
+    seconds = time.process_time() - t0
+    assert seconds < 15, seconds  # about 5 s CPU on a loaded machine (the blocks first)
+    total = int(layers["buildings"].loc[plan.building_grid.notna(), "households"].sum())
+    assert int(plan.grids["households"].sum()) == total
+    if expect == "plan":
+        assert plan.issues.empty, plan.issues.to_dict("records")
+        assert _in_band(plan)
+        assert (plan.grids["reason"] == "").all()
+    else:
+        assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
+        argument = "the exact sweep over" if expect == "sweep" else "is in no connected set of"
+        assert argument in plan.issues["detail"].iloc[0]
+        out = plan.grids[~plan.grids["households"].between(*band)]
+        assert len(out) and (out["reason"] == gp.INFEASIBLE).all()
+
+
+def test_big_buildings_community_proven_through_every_gluing():
+    # issue 10's last `search_limit` of the 40 communities with buildings of 0-300
+    # households: 77 units, 4 of them without households; 144 ways to glue those to a
+    # neighbour, none has an exact cover in [300, 500]
+    from grid_fixtures import large_building_district
+
+    layers = large_building_district(communities=40, seed=0)
+    t0 = time.process_time()
+    plan = generate_grids(layers["communities"], layers["streets"], layers["buildings"],
+                          community_ids=["C017"], workers=1)
+    assert time.process_time() - t0 < 20
+    assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
+    assert plan.issues["detail"].iloc[0].startswith(
+        "every way of joining the 4 unit(s) without households to a neighbour")
+    out = plan.grids[~plan.grids["households"].between(300, 500)]
+    assert len(out) and (out["reason"] == gp.INFEASIBLE).all()
+    assert int(plan.grids["households"].sum()) == int(
+        layers["buildings"].loc[plan.building_grid.notna(), "households"].sum())
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 10_000), rows=st.integers(1, 2), cols=st.integers(2, 4),
+       band=st.sampled_from([(300, 500), (300, 360), (380, 420)]),
+       zeros=st.floats(0.0, 0.5))
+def test_sweep_agrees_with_brute_force(seed, rows, cols, band, zeros):
+    rng = np.random.default_rng(seed)
+    h = rng.integers(20, 300, rows * cols) * (rng.random(rows * cols) >= zeros)
+    if h.sum() == 0:
+        return
+    g = lattice_graph(rows, cols, households=h)
+    r = sweep_feasible(g, lo=band[0], hi=band[1])
+    assert r.status == ("feasible" if _brute_force(g, *band) else "infeasible")
+
+
+def test_sweep_and_gluings_prove_what_the_relaxed_cover_cannot():
+    # four units of 150 around one unit without households (their only border): two
+    # grids of 300 would both need it. The relaxed graph (that unit shared) has a cover;
+    # the sweep counts the unit once, and so does every way of gluing it to a neighbour.
+    star = UnitGraph(h=np.array([0.0, 150, 150, 150, 150]), area=np.ones(5), ext=np.ones(5),
+                     ei=np.zeros(4, dtype=np.int64), ej=np.arange(1, 5), length=np.ones(4),
+                     cost=np.ones(4), bias=np.zeros(4))
+    assert sweep_feasible(star, lo=300, hi=300).status == "infeasible"
+    r = cover_partition(star, lo=300, hi=300, deadline=time.process_time() + 5)
+    assert r.labels is None and r.complete
+    assert r.detail.startswith("every way of joining the 1 unit(s) without households")
+    assert sweep_feasible(star, lo=300, hi=600).status == "feasible"
