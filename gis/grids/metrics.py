@@ -48,14 +48,28 @@ def _street_share(metric_grids: np.ndarray, comm_geoms: list[Any], streets_m: np
     if streets_m is None or len(streets_m) == 0:
         return out
     stree = shapely.STRtree(streets_m)
+    rings: dict[int, Any] = {}  # the buffered boundary of each community, made once
+    pad = 2 * snap
     for i, (geom, cgeom) in enumerate(zip(metric_grids, comm_geoms)):
         border = shapely.boundary(geom)
         if cgeom is not None:
-            border = shapely.difference(border, shapely.buffer(shapely.boundary(cgeom), snap))
+            ring = rings.get(id(cgeom))
+            if ring is None:
+                ring = rings[id(cgeom)] = shapely.buffer(shapely.boundary(cgeom), snap)
+            border = shapely.difference(border, ring)
         total = shapely.length(border)
         if total <= snap:
             continue
         near = streets_m[stree.query(shapely.buffer(geom, snap))]
+        if len(near) == 0:
+            out[i] = 0.0
+            continue
+        # only the streets' pieces near this grid: a street crossing the city is not
+        # buffered whole for every grid it touches (cut 2 snap beyond the grid's box, the
+        # buffer within snap of the border is the same)
+        x0, y0, x1, y1 = shapely.bounds(geom)
+        near = shapely.clip_by_rect(near, x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+        near = near[~shapely.is_empty(near)]
         if len(near) == 0:
             out[i] = 0.0
             continue
