@@ -77,6 +77,9 @@ T_PG=$((SECONDS - t0))
 # ---- 4. pytest -----------------------------------------------------------------------
 t0=$SECONDS
 export PYTHONDONTWRITEBYTECODE=1
+# the browser, report and QGIS tests keep their screenshots here (test artefacts; out/ is
+# not committed)
+export BEATGRID_SCREENSHOT_DIR="${BEATGRID_SCREENSHOT_DIR:-$PWD/out/screenshots}"
 # The whole tests/ folder unless the arguments name test files or node ids themselves.
 targets=(tests/)
 for a in "$@"; do
