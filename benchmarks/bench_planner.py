@@ -10,7 +10,9 @@ at 1366x768:
                   are drawn coloured by grid with the totals beside them (MapLibre
                   ``idle`` after the units source is added): ``performance.now()`` at
                   the mark ``units-drawn``, i.e. from navigation start (the hatch of
-                  the grids breaking a rule is drawn next: ``overlays_ms``). Measured on a
+                  the grids breaking a rule is drawn with the units; the outline of the
+                  selected grid next, then MapLibre idle again: ``overlays_ms``). Run it
+                  under ``taskset -c 1`` on a shared machine. Measured on a
                   cold server (the first request builds the community's units) and then
                   ``--loads`` times on a warm one. Target: at most 2 s.
 ``strokes``       ``--strokes`` brush strokes, each a real mouse drag over about

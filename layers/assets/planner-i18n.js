@@ -204,8 +204,14 @@ export function t(key, vars) {
 
 /** A number with the language's digit grouping. */
 export function fmt(value) {
-  return typeof value === "number" ? value.toLocaleString(current === "zh" ? "zh-CN" : "en") : String(value);
+  if (typeof value !== "number") return String(value);
+  // one formatter per language (toLocaleString makes a new one at every call: slow
+  // for the 1,700 rows of a large community's totals)
+  let f = FORMATS.get(current);
+  if (!f) { f = new Intl.NumberFormat(current === "zh" ? "zh-CN" : "en"); FORMATS.set(current, f); }
+  return f.format(value);
 }
+const FORMATS = new Map();
 
 /** A broken rule in words: the service's English message, or the Chinese rebuilt. */
 export function ruleText(v, households, band) {

@@ -5,8 +5,10 @@
  * stroke repaints only the units it touched:
  *   c     colour index of the unit's grid (-1: unassigned)
  *   pend  1 while the unit is in a stroke not yet answered
- * (drawn at first from the property ``c0``). The hatch of grids breaking a rule and the
- * outlines of the selected and locked grids are small sources of only those units.
+ *   bad   1 when the unit's grid breaks a rule (hatched)
+ * (drawn at first from the properties ``c0`` and ``b0``, the only ones sent to MapLibre:
+ * the first render draws the colours and the hatch in one pass). The outlines of the
+ * selected and locked grids are a small source of only those units.
  * The project's streets, buildings and the community boundary are the background;
  * a raster basemap (URL template) is optional.
  */
@@ -234,23 +236,25 @@ const colourExpr = (key) => ["match", ["coalesce", key, -1],
 const on = (name) => ["==", ["coalesce", ["feature-state", name], 0], 1];
 
 export function unitLayers(prefix, source, { opacity = 0.72 } = {}) {
-  // one layer over every unit (the work of drawing 10,000 units is paid once); the
-  // outlines and the hatch are small sources of their own (addOverlays)
+  // two layers over every unit, with the same filter and layout: MapLibre builds one
+  // bucket for both (the work of drawing 10,000 units is paid once); the hatch shows
+  // where the state (or the property ``b0``) ``bad`` is 1
+  const bad = ["==", ["coalesce", ["feature-state", "bad"], ["get", "b0"], 0], 1];
   return [
     { id: prefix + "fill", type: "fill", source, paint: {
       "fill-color": colourExpr(["coalesce", ["feature-state", "c"], ["get", "c0"]]),
       "fill-outline-color": "#ffffff",
       "fill-opacity": ["case", on("pend"), 0.95, opacity] } },
+    { id: prefix + "hatch", type: "fill", source, paint: {
+      "fill-pattern": "bg-hatch", "fill-opacity": ["case", bad, 1, 0] } },
   ];
 }
 
-/** The hatch of the grids that break a rule and the outlines of the grid painted into
- *  (black) and of the locked grids (grey, dashed): sources holding only those units. */
+/** The outlines of the grid painted into (black) and of the locked grids (grey,
+ *  dashed): a source holding only those units. */
 export function addOverlays(map) {
-  map.addSource("bad", { type: "geojson", data: empty() });
   map.addSource("marks", { type: "geojson", data: empty() });
   const before = map.getLayer("streets") ? "streets" : undefined;
-  map.addLayer({ id: "bad-hatch", type: "fill", source: "bad", paint: { "fill-pattern": "bg-hatch" } }, before);
   map.addLayer({ id: "lock-line", type: "line", source: "marks", filter: ["==", ["get", "kind"], "lock"],
     paint: { "line-color": "#3a3a3a", "line-width": 1.6, "line-dasharray": [2, 1.5] } }, before);
   map.addLayer({ id: "sel-line", type: "line", source: "marks", filter: ["==", ["get", "kind"], "sel"],
@@ -311,20 +315,24 @@ export function addBackground(map) {
     paint: { "line-color": "#111111", "line-width": 2.6, "line-dasharray": [4, 2] } });
 }
 
-/** Units of a plan on a map (replacing the ones shown): colours in ``c0``. */
-export function showUnits(map, units, colourOf, prefix = "units-") {
-  const fc = units.fc;
-  for (const f of fc.features) {
-    const g = units.grid[f.properties.unit];
-    f.properties.c0 = g === null ? -1 : colourOf(g);
+/** Units of a plan on a map (replacing the ones shown): colours in ``c0``, the hatch
+ *  (``badOf(grid)`` true) in ``b0``. Only the unit number and these go to MapLibre (its
+ *  worker gets a copy of every feature: the fewer properties, the sooner drawn). */
+export function showUnits(map, units, colourOf, prefix = "units-", badOf = null) {
+  const features = new Array(units.n);
+  for (let i = 0; i < units.n; i++) {
+    const g = units.grid[i];
+    features[i] = { type: "Feature", geometry: units.features[i].geometry,
+      properties: { unit: i, c0: g === null ? -1 : colourOf(g), b0: g !== null && badOf && badOf(g) ? 1 : 0 } };
   }
+  const fc = { type: "FeatureCollection", features };
   const src = map.getSource("units");
   if (src) {
     map.removeFeatureState({ source: "units" });
     src.setData(fc);
   } else {
     map.addSource("units", { type: "geojson", data: fc, promoteId: "unit" });
-    const before = ["bad-hatch", "streets"].find((id) => map.getLayer(id));
+    const before = ["lock-line", "streets"].find((id) => map.getLayer(id));
     for (const layer of unitLayers(prefix, "units")) map.addLayer(layer, before);
   }
 }

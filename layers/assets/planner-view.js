@@ -94,12 +94,11 @@ export function adopt(plan, { full = false, touched = null, changedUnits = null 
   if (S.shown !== S.units) {
     // a plan opened: its units drawn once with their colours; later only feature state;
     // the hatch and outlines follow once the units are on screen (openPlan)
-    performance.mark("dbg-colours");
-    showUnits(S.map, S.units, (g) => view.colour(g));
-    performance.mark("dbg-shown");
+    showUnits(S.map, S.units, (g) => view.colour(g), "units-", (g) => S.badKinds.has(g));
     S.shown = S.units;
+    S.hatched = badFlags();
+    S.marked = new Set();
     opened = true;
-    S.map.getSource("bad").setData(empty());
     S.map.getSource("marks").setData(empty());
   } else if (full) {
     recolour(changedUnits);
@@ -129,22 +128,30 @@ export function recolour(list) {
   for (const i of all) S.map.setFeatureState({ source: "units", id: i }, { c: view.colour(S.units.grid[i]), pend: 0 });
 }
 
+/** Per unit, 1 when its grid breaks a rule (is hatched). */
+function badFlags() {
+  const out = new Uint8Array(S.units.n);
+  for (let i = 0; i < S.units.n; i++) out[i] = S.units.grid[i] !== null && S.badKinds.has(S.units.grid[i]) ? 1 : 0;
+  return out;
+}
+
 /**
- * The hatch (units of grids breaking a rule) and outlines (the grid painted into, the
- * locked grids). Redrawn when one of the ``changed`` grids (all when null) is, or was,
- * hatched or outlined.
+ * The hatch (units of grids breaking a rule: feature state ``bad`` of the units whose
+ * flag changed) and outlines (the grid painted into, the locked grids: redrawn when one
+ * of the ``changed`` grids, all when null, is or was outlined).
  */
 export function updateOverlays(changed, oldBad) {
-  if (!S.units || !S.map.getSource("bad")) return;
-  const marked = (g) => g === S.selected || (S.byId.get(g) || {}).locked;
-  const redo = (test) => changed === null || changed.some(test);
-  const members = redo((g) => S.badKinds.has(g) || (oldBad && oldBad.has(g)) || marked(g)) ? S.units.members() : null;
-  if (!members) return;
-  if (redo((g) => S.badKinds.has(g) || (oldBad && oldBad.has(g)))) {
-    const bad = [];
-    for (const g of S.badKinds.keys()) for (const i of members.get(g) || []) bad.push(i);
-    S.map.getSource("bad").setData(unitCollection(S.units, bad, () => ({})));
+  if (!S.units || !S.map.getSource("marks") || S.shown !== S.units) return;
+  const now = badFlags();
+  for (let i = 0; i < now.length; i++) {
+    if (now[i] !== S.hatched[i]) S.map.setFeatureState({ source: "units", id: i }, { bad: now[i] });
   }
+  S.hatched = now;
+  const marked = (g) => g === S.selected || (S.byId.get(g) || {}).locked;
+  const shown = S.marked || new Set();
+  if (changed !== null && !changed.some((g) => marked(g) || shown.has(g))) return;
+  S.marked = new Set([...S.byId.keys()].filter(marked));
+  const members = S.units.membersOf(S.marked);
   const marks = [], kinds = [];
   for (const [g, list] of members) {
     if (g === null || !marked(g)) continue;

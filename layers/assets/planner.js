@@ -193,17 +193,13 @@ export async function openPlan(id) {
   const pre = S.prefetch && S.prefetch.id === id ? S.prefetch : null;
   S.prefetch = null;
   const [plan, compact] = await Promise.all(pre ? [pre.plan, pre.units] : [api.plan(id), api.units(id)]);
-  performance.mark("dbg-data");
   S.units = Units.fromCompact(compact);
-  performance.mark("dbg-units");
   S.colours = new Map();
   S.selected = null;
   S.eraseTo = null;
   location.hash = `c=${encodeURIComponent(plan.community_id)}&plan=${plan.id}`;
   await S.mapReady;
-  performance.mark("dbg-mapready");
   adopt(plan, { full: true });
-  performance.mark("dbg-adopted");
   if (!S.brush) makeBrush();
   S.brush.units = S.units;
   fillPlans();
