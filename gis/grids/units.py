@@ -83,14 +83,29 @@ class AtomicUnits:
     storage_crs: pyproj.CRS | None = None
     communities: gpd.GeoSeries | None = None
     notes: list[str] = field(default_factory=list)
+    #: Rows of each community, grouped once per ``units`` frame (see :meth:`of_community`).
+    _rows: tuple[tuple[int, int], dict[Any, np.ndarray]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def community_ids(self) -> list[Any]:
         """Community ids in input order."""
         return list(pd.unique(self.units["community_id"]))
 
     def of_community(self, community_id: Any) -> np.ndarray:
-        """Row numbers of the units of one community."""
-        return np.flatnonzero(self.units["community_id"].to_numpy() == community_id)
+        """Row numbers of the units of one community (ascending).
+
+        The rows of every community are grouped on the first call (one pass), not
+        found by a scan of all units per call: a city of 4,000 communities asks for
+        each of them several times.
+        """
+        key = (id(self.units), len(self.units))
+        if self._rows is None or self._rows[0] != key:
+            codes, uniques = pd.factorize(self.units["community_id"].to_numpy())
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+            self._rows = (key, {u: order[bounds[k]:bounds[k + 1]]
+                                for k, u in enumerate(uniques)})
+        return self._rows[1].get(community_id, np.empty(0, dtype=np.intp))
 
 
 def split_threshold(settings: Mapping[str, Any] | None = None) -> float:
