@@ -2,7 +2,7 @@
 
 A project holding one community of ``--buildings`` buildings (the one-big-community
 generator of the grid tests) and a draft made from a binned assignment (about 400
-households per grid, as in ``bench_editing.py``), served by a real ``beatgrid serve``
+households per grid, as in ``bench_service.py``'s ``edit`` section), served by a real ``beatgrid serve``
 (uvicorn, local mode) on a free port, driven by Debian's Chromium through Playwright
 at 1366x768:
 
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_editing import Server, binned_assignment  # noqa: E402
+from bench_servers import binned_assignment, editing_server  # noqa: E402
 from grid_fixtures import big_community  # noqa: E402
 
 from beatgrid.gis import Project  # noqa: E402
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         path, plan_id = make_project(work, args.buildings)
         result["setup_s"] = round(time.perf_counter() - t0, 1)
-        with Server(str(path)) as server, sync_playwright() as p:
+        with editing_server("gpkg", str(path)) as server, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
             context, page, cold = open_page(browser, server.url, plan_id)
             info = page.evaluate("[window.plannerState.grids, window.planner.unitsCount(), "
