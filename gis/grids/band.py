@@ -129,6 +129,26 @@ def grid_counts(households: float, band: Band) -> list[int]:
     return sorted(ks, key=lambda k: (abs(k - households / band.target), k))
 
 
+def splits_into_band(total: float, lo: float, hi: float) -> bool:
+    """Whether ``total`` households can be split into whole grids of ``lo`` to ``hi``.
+
+    True when some whole number ``k >= 1`` has ``k lo <= total <= k hi`` (within 1e-9,
+    for sums of floats); with ``lo <= 0`` any total fits a positive ``hi``. The test the
+    grid engines apply to every piece a partial plan leaves over.
+
+    Examples
+    --------
+    >>> splits_into_band(700, 300, 500), splits_into_band(550, 300, 500)
+    (True, False)
+    >>> splits_into_band(290, 300, 500), splits_into_band(1000, 300, 500)
+    (False, True)
+    """
+    if lo <= 0:
+        return hi > 0
+    k = int(total // lo)
+    return k >= 1 and k * hi >= total - 1e-9
+
+
 def closest_count(households: float, band: Band) -> int:
     """The grid count with the smallest deviation from the band (when none fits).
 

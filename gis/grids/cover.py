@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from beatgrid.gis.grids.band import splits_into_band
 from beatgrid.gis.grids.unit_graph import UnitGraph, lattice_graph, local_adjacency
 
 __all__ = ["CoverResult", "cover_partition", "lattice_graph"]
@@ -293,12 +294,6 @@ def _attach(adj: list[set[int]], labels: np.ndarray) -> None:
         left = rest
 
 
-def _fits(total: float, lo: float, hi: float) -> bool:
-    """Some whole number ``k`` has ``k lo <= total <= k hi``."""
-    k = int(total // lo) if lo > 0 else 1
-    return k >= 1 and k * hi >= total - 1e-9
-
-
 class _Cover:
     """The relaxed graph of the units with households, its candidate sets and search."""
 
@@ -539,7 +534,7 @@ class _Cover:
                 nb = radj[i] & free & ~comp
                 comp |= nb
                 frontier |= nb
-            if not _fits(total, lo, hi):
+            if not splits_into_band(total, lo, hi):
                 return False
             x &= ~comp
         return True

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from beatgrid.gis.grids.unit_graph import UnitGraph, lattice_graph
+from beatgrid.gis.grids.band import splits_into_band
+from beatgrid.gis.grids.unit_graph import UnitGraph, lattice_graph, local_edges
 
 __all__ = ["GrowResult", "grow_partition", "lattice_graph"]
 
@@ -114,14 +115,10 @@ def grow_partition(g: UnitGraph, *, lo: float, hi: float, nodes: np.ndarray | No
     t0 = time.perf_counter()
     nodes = np.arange(g.n) if nodes is None else np.asarray(nodes)
     n = len(nodes)
-    loc = np.full(g.n, -1, dtype=np.int64)
-    loc[nodes] = np.arange(n)
-    real = np.ones(len(g.ei), bool) if edges is None else np.asarray(edges, bool)
-    keep = real & (loc[g.ei] >= 0) & (loc[g.ej] >= 0) & (g.ei != g.ej)
+    # neighbour lists in the order the edges come (the search's order depends on it)
     adj: list[list[int]] = [[] for _ in range(n)]
     cost: list[dict[int, float]] = [{} for _ in range(n)]
-    for a, b, c in zip(loc[g.ei[keep]].tolist(), loc[g.ej[keep]].tolist(),
-                       g.cost[keep].tolist()):
+    for a, b, c in zip(*local_edges(g, nodes, edges)):
         if b not in cost[a]:
             adj[a].append(b)
             adj[b].append(a)
@@ -363,17 +360,9 @@ class _Search:
                         if rest >> y & 1 and not seen >> y & 1:
                             seen |= 1 << y
                             stack.append(y)
-                if total > 0 and not _fits(total, lo, hi):
+                if total > 0 and not splits_into_band(total, lo, hi):
                     return False
         return True
-
-
-def _fits(total: float, lo: float, hi: float) -> bool:
-    """Some whole number ``k`` has ``k lo <= total <= k hi``."""
-    if lo <= 0:
-        return hi > 0
-    k = int(total // lo)
-    return k >= 1 and k * hi >= total
 
 
 def _bits(mask: int) -> list[int]:

@@ -288,6 +288,25 @@ def articulation_points(mat: sp.csr_matrix, root: int) -> set[int]:
     return out
 
 
+def local_edges(g: UnitGraph, nodes: np.ndarray, edges: np.ndarray | None = None
+                ) -> tuple[list[int], list[int], list[float]]:
+    """The edges of ``g`` between ``nodes`` (self-loops left out), in the graph's order,
+    with the nodes numbered ``0..len(nodes)-1``: (first ends, second ends, cut costs).
+
+    ``edges`` is a mask over the graph's edges (default all).
+
+    Examples
+    --------
+    >>> local_edges(lattice_graph(1, 3), np.array([1, 2]))
+    ([0], [1], [1.0])
+    """
+    loc = np.full(g.n, -1, dtype=np.int64)
+    loc[nodes] = np.arange(len(nodes))
+    real = np.ones(len(g.ei), bool) if edges is None else np.asarray(edges, bool)
+    keep = real & (loc[g.ei] >= 0) & (loc[g.ej] >= 0) & (g.ei != g.ej)
+    return loc[g.ei[keep]].tolist(), loc[g.ej[keep]].tolist(), g.cost[keep].tolist()
+
+
 def local_adjacency(g: UnitGraph, nodes: np.ndarray, edges: np.ndarray | None = None
                     ) -> tuple[list[set[int]], dict[tuple[int, int], float]]:
     """Neighbour sets and summed cut costs (both directions) of ``nodes``, numbered
@@ -299,15 +318,9 @@ def local_adjacency(g: UnitGraph, nodes: np.ndarray, edges: np.ndarray | None = 
     >>> adj, cost
     ([{1}, {0}], {(0, 1): 1.0, (1, 0): 1.0})
     """
-    n = len(nodes)
-    loc = np.full(g.n, -1, dtype=np.int64)
-    loc[nodes] = np.arange(n)
-    real = np.ones(len(g.ei), bool) if edges is None else np.asarray(edges, bool)
-    keep = real & (loc[g.ei] >= 0) & (loc[g.ej] >= 0) & (g.ei != g.ej)
-    adj: list[set[int]] = [set() for _ in range(n)]
+    adj: list[set[int]] = [set() for _ in range(len(nodes))]
     cost: dict[tuple[int, int], float] = {}
-    for a, b, c in zip(loc[g.ei[keep]].tolist(), loc[g.ej[keep]].tolist(),
-                       g.cost[keep].tolist()):
+    for a, b, c in zip(*local_edges(g, nodes, edges)):
         adj[a].add(b)
         adj[b].add(a)
         cost[(a, b)] = cost.get((a, b), 0.0) + c
