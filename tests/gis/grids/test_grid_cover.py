@@ -8,37 +8,26 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_grid_scale import _brute_force, _in_band
+from partition_oracle import (BANDS, SMALL_LATTICES, assert_valid_labels, brute_force_feasible,
+                              plan_in_band, small_lattice)
 
 from beatgrid.gis import Project
 from beatgrid.gis.grids import plan as gp
 from beatgrid.gis.grids.cover import cover_partition
 from beatgrid.gis.grids.partition import generate_grids
 from beatgrid.gis.grids.sweep import sweep_feasible
-from beatgrid.gis.grids.unit_graph import UnitGraph, is_contiguous, lattice_graph
-
-
-def _valid(g, labels, lo, hi):
-    assert (labels >= 0).all()  # every unit in a grid, units without households too
-    for p in np.unique(labels):
-        members = np.flatnonzero(labels == p)
-        assert is_contiguous(g, members)
-        assert lo <= g.h[members].sum() <= hi
+from beatgrid.gis.grids.unit_graph import UnitGraph, lattice_graph
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(seed=st.integers(0, 10_000), rows=st.integers(1, 2), cols=st.integers(2, 4),
-       band=st.sampled_from([(300, 500), (300, 360), (380, 420)]),
-       zeros=st.floats(0.0, 0.5))
-def test_cover_agrees_with_brute_force(seed, rows, cols, band, zeros):
-    rng = np.random.default_rng(seed)
-    h = rng.integers(20, 300, rows * cols) * (rng.random(rows * cols) >= zeros)
-    g = lattice_graph(rows, cols, households=h)
+@given(lattice=SMALL_LATTICES, band=st.sampled_from(BANDS))
+def test_cover_agrees_with_brute_force(lattice, band):
+    g = small_lattice(**lattice)
     lo, hi = band
-    truth = _brute_force(g, lo, hi) if g.h.sum() > 0 else False
+    truth = brute_force_feasible(g, lo, hi) if g.h.sum() > 0 else False
     r = cover_partition(g, lo=lo, hi=hi, deadline=time.process_time() + 5)
     if r.labels is not None:
-        _valid(g, r.labels, lo, hi)
+        assert_valid_labels(g, r.labels, lo, hi)
         assert truth
     elif r.complete:  # a proof is never wrong
         assert not truth and r.detail
@@ -53,7 +42,7 @@ def test_cover_proves_a_unit_in_no_grid_and_plans_through_empty_units():
     g = lattice_graph(3, 3, households=[150, 0, 170, 0, 0, 0, 160, 0, 180])
     r = cover_partition(g, lo=300, hi=360, deadline=time.process_time() + 5)
     assert r.labels is not None
-    _valid(g, r.labels, 300, 360)
+    assert_valid_labels(g, r.labels, 300, 360)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +69,7 @@ def test_narrow_bands_on_the_sample_solved_in_seconds(sample_layers, band, cid, 
     assert int(plan.grids["households"].sum()) == total
     if expect == "plan":
         assert plan.issues.empty, plan.issues.to_dict("records")
-        assert _in_band(plan)
+        assert plan_in_band(plan)
         assert (plan.grids["reason"] == "").all()
     else:
         assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
@@ -111,17 +100,13 @@ def test_big_buildings_community_proven_through_every_gluing():
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(seed=st.integers(0, 10_000), rows=st.integers(1, 2), cols=st.integers(2, 4),
-       band=st.sampled_from([(300, 500), (300, 360), (380, 420)]),
-       zeros=st.floats(0.0, 0.5))
-def test_sweep_agrees_with_brute_force(seed, rows, cols, band, zeros):
-    rng = np.random.default_rng(seed)
-    h = rng.integers(20, 300, rows * cols) * (rng.random(rows * cols) >= zeros)
-    if h.sum() == 0:
+@given(lattice=SMALL_LATTICES, band=st.sampled_from(BANDS))
+def test_sweep_agrees_with_brute_force(lattice, band):
+    g = small_lattice(**lattice)
+    if g.h.sum() == 0:
         return
-    g = lattice_graph(rows, cols, households=h)
     r = sweep_feasible(g, lo=band[0], hi=band[1])
-    assert r.status == ("feasible" if _brute_force(g, *band) else "infeasible")
+    assert r.status == ("feasible" if brute_force_feasible(g, *band) else "infeasible")
 
 
 def test_sweep_and_gluings_prove_what_the_relaxed_cover_cannot():

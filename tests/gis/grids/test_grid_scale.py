@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from types import SimpleNamespace
 
@@ -15,6 +14,7 @@ import shapely.affinity
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from grid_fixtures import METRIC_EPSG, ORIGIN, big_community, large_building_district
+from partition_oracle import brute_force_feasible, plan_in_band, small_lattice
 from test_grid_generate import _assert_valid_plan, _layers, _plan
 
 from beatgrid.api.commands.grids import _print_issues
@@ -39,11 +39,6 @@ PROVEN = {gp.BELOW_MIN, gp.NO_GRID_COUNT_FITS, gp.INDIVISIBLE_UNIT_OVER_MAX, gp.
           gp.COMMUNITY_IN_PIECES}
 
 
-def _in_band(plan, cid=None):
-    g = plan.grids if cid is None else plan.grids[plan.grids["community_id"] == cid]
-    return bool(g["households"].between(plan.band.lo, plan.band.hi).all())
-
-
 # -- big communities: the level-by-level search ----------------------------------------
 
 @settings(max_examples=4, deadline=None, derandomize=True, phases=NO_SHRINK,
@@ -58,7 +53,7 @@ def test_big_community_valid_plan_in_band(seed, buildings, band):
     _assert_valid_plan(layers, plan)
     # fine units (20-199 households) always admit a plan: every grid in band, no issue
     assert plan.issues.empty, plan.issues.to_dict("records")
-    assert _in_band(plan)
+    assert plan_in_band(plan)
     assert int(plan.grids["households"].sum()) == int(layers["buildings"]["households"].sum())
 
 
@@ -76,7 +71,7 @@ def test_big_buildings_in_band_or_proven_infeasible(seed, communities):
     for cid in layers["communities"]["id"]:
         mine = issues[issues["community_id"] == cid]
         if mine.empty:  # a plan: every grid in band
-            assert _in_band(plan, cid)
+            assert plan_in_band(plan, cid)
             continue
         assert set(mine["reason"]) <= PROVEN
         grids = plan.grids[plan.grids["community_id"] == cid]
@@ -114,34 +109,11 @@ def test_forest_parts_contiguous_in_band_and_cover(seed, rows, cols, top):
         assert 300 <= g.h[members].sum() <= 500
 
 
-def _brute_force(g: UnitGraph, lo: float, hi: float) -> bool:
-    """Whether some partition into contiguous parts in [lo, hi] exists (tiny graphs)."""
-    n = g.n
-
-    def parts(rest):
-        if not rest:
-            yield []
-            return
-        first, others = rest[0], rest[1:]
-        for r in range(len(others) + 1):
-            for combo in itertools.combinations(others, r):
-                block = (first,) + combo
-                rem = [x for x in others if x not in combo]
-                for tail in parts(rem):
-                    yield [block] + tail
-
-    for p in parts(list(range(n))):
-        if all(lo <= g.h[list(b)].sum() <= hi and is_contiguous(g, np.array(b)) for b in p):
-            return True
-    return False
-
-
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=st.integers(0, 10_000), rows=st.integers(1, 2), cols=st.integers(2, 4))
 def test_grow_and_exact_model_agree_with_brute_force(seed, rows, cols):
-    rng = np.random.default_rng(seed)
-    g = lattice_graph(rows, cols, households=rng.integers(0, 300, rows * cols))
-    truth = _brute_force(g, 300, 500)
+    g = small_lattice(seed=seed, rows=rows, cols=cols, households=(0, 300))
+    truth = brute_force_feasible(g, 300, 500)
     grown = grow_partition(g, lo=300, hi=500)
     exact = exact_partition(g, lo=300, hi=500, time_limit=20)
     assert grown.complete and exact.status in ("optimal", "feasible", "infeasible")
@@ -300,7 +272,7 @@ def test_narrow_band_on_the_sample_in_seconds():
                           estates=layers["estates"], community_ids=["C03", "C05", "C09"],
                           min_households=380, max_households=420)
     assert time.process_time() - t0 < 60
-    assert _in_band(plan, "C03")  # planned in the narrow band
+    assert plan_in_band(plan, "C03")  # planned in the narrow band
     c05 = plan.issues[plan.issues["community_id"] == "C05"]
     assert c05["reason"].tolist() == [gp.INFEASIBLE]  # proven: no plan in [380, 420]
     assert "(exact cover" in c05["detail"].iloc[0]  # every cover of the households tried
