@@ -225,7 +225,10 @@ class BatchRunner:
                 self._cluster = dd.LocalCluster(
                     n_workers=self.workers or default_workers(), threads_per_worker=1,
                     processes=self.processes, dashboard_address=":0",
-                    silence_logs=logging.ERROR)
+                    # a task's error reaches the client as its exception; what the
+                    # workers log at ERROR is shutdown noise (a heartbeat to a scheduler
+                    # already closed printed a traceback after a 10-million run)
+                    silence_logs=logging.CRITICAL)
             self._client = dd.Client(self._cluster)
         return self
 

@@ -44,6 +44,8 @@ GRID_CHECKS: dict[str, Check] = {
     "exact.cover_seconds": ("gt", 0),
     "exact.cover_sets": ("gt", 0),
     "exact.sweep_seconds": ("gt", 0),
+    "exact.sweep_first_seconds": ("gt", 0),
+    "exact.explain_seconds": ("gt", 0),
     "exact.sweep_states": ("gt", 0),
 }
 

@@ -17,8 +17,9 @@ set of free units, in this order:
    connected candidate grids) within ``exact.cover_seconds``: a plan, or a proof
    (``infeasible``; a unit in no candidate grid, or every cover tried); then the exact
    sweep (:func:`~beatgrid.gis.grids.sweep.sweep_feasible`, a dynamic programme over
-   the partitions of a short frontier) within ``exact.sweep_seconds``: a proof
-   (``infeasible``), or the knowledge that a plan exists;
+   the partitions of a short frontier; ``exact.sweep_first_seconds`` of it before the
+   cover, the rest of ``exact.sweep_seconds`` after): a proof (``infeasible``), or the
+   knowledge that a plan exists;
 3. the exhaustive constructive search (:func:`~beatgrid.gis.grids.grow.grow_partition`,
    grid by grid) within ``generator.grow_seconds``: a plan, or a proof when it runs to
    the end (``infeasible``); big communities of lumpy units (median households of a unit
@@ -63,7 +64,7 @@ from beatgrid.gis.grids.grow import grow_partition
 from beatgrid.gis.grids.plan import BELOW_MIN, INFEASIBLE, NO_GRID_COUNT_FITS, SEARCH_LIMIT
 from beatgrid.gis.grids.repair import repair_band
 from beatgrid.gis.grids.search import tree_partition
-from beatgrid.gis.grids.sweep import sweep_feasible
+from beatgrid.gis.grids.sweep import SweepResult, sweep_feasible
 from beatgrid.gis.grids.unit_graph import UnitGraph
 
 __all__ = ["PartPlan", "solve_part"]
@@ -110,8 +111,10 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         Mask of the edges of ``g`` that are real borders (default all; virtual edges join
         the pieces of a community).
     thorough
-        False: no exhaustive search nor exact model (steps 3 and 4) when the heuristics
-        fail; the closest plan at once with ``search_limit``.
+        False (a first pass whose failures are planned again on finer units): no
+        exhaustive search nor exact model (steps 3 and 4) when the heuristics fail, and
+        no closest plan: the part as one with ``search_limit`` (or the heuristics'
+        closest plan when they made one).
 
     Returns
     -------
@@ -146,6 +149,23 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         return found
     counts = f"{ks[0]} grid(s)" if len(ks) == 1 else f"{min(ks)}-{max(ks)} grids"
     plan_exists = False
+    sweep = exact_cfg.get("sweep_first_seconds", 0.5), exact_cfg.get("sweep_seconds", 3.0)
+    if small and thorough:  # a short sweep first: most proofs take it a fraction of a second
+        swept = _sweep(g, nodes, band, real, exact_cfg, float(sweep[0]))
+        if swept.status == "infeasible":
+            # a short cover names the unit no grid can hold, when one is the reason
+            named = cover_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                                    max_sets=int(exact_cfg.get("cover_sets", 200_000)),
+                                    deadline=time.process_time()
+                                    + float(exact_cfg.get("explain_seconds", 0.3)))
+            if named.labels is not None:  # a plan the cover checked unit by unit wins
+                return PartPlan(_parts_of(nodes, named.labels), engine="cover")
+            detail = (f"{named.detail} ({counts} fit the {total:.0f} households)"
+                      if named.complete and named.detail else
+                      _sweep_detail(swept, n, band, counts, total))
+            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
+                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+        plan_exists = swept.status == "feasible"
     if small:
         covered = cover_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
                                   max_sets=int(exact_cfg.get("cover_sets", 200_000)),
@@ -158,15 +178,10 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
             detail = f"{covered.detail} ({counts} fit the {total:.0f} households)"
             return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
                 _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
-        if thorough:  # the sweep counts the units without households exactly
-            swept = sweep_feasible(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
-                                   deadline=time.process_time()
-                                   + float(exact_cfg.get("sweep_seconds", 3.0)),
-                                   max_states=int(exact_cfg.get("sweep_states", 400_000)))
+        if thorough and not plan_exists:  # the whole sweep when the short one did not end
+            swept = _sweep(g, nodes, band, real, exact_cfg, float(sweep[1]))
             if swept.status == "infeasible":
-                detail = (f"the exact sweep over these {n} units (every partition of its "
-                          f"frontier, {swept.states} states) finds no plan in "
-                          f"[{band.lo}, {band.hi}] ({counts} fit the {total:.0f} households)")
+                detail = _sweep_detail(swept, n, band, counts, total)
                 return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
                     _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
             if swept.status == "feasible":
@@ -174,8 +189,10 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
     if not thorough:
         detail = (f"{total:.0f} households, {counts} fit, but the search found no plan in "
                   f"[{band.lo}, {band.hi}] on street blocks")
+        # the caller plans the part again on building cells: no closest plan is built
+        # for a first pass (it took the search's whole time again, to be thrown away)
         return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
-            _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, detail)
+            PartPlan([nodes], SEARCH_LIMIT, detail)
     # the exhaustive constructive search: a plan, or a proof when it ran to the end
     grow_s = float(gen.get("grow_seconds", 5.0))
     grown = grow_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
@@ -216,6 +233,20 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         detail += "; the exact sweep shows that a plan exists"
     return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
         _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, detail)
+
+
+def _sweep(g: UnitGraph, nodes: np.ndarray, band: Band, real: np.ndarray,
+           exact_cfg: Mapping[str, Any], seconds: float) -> SweepResult:
+    """The exact sweep of ``nodes`` within ``seconds`` of CPU time."""
+    return sweep_feasible(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                          deadline=time.process_time() + seconds,
+                          max_states=int(exact_cfg.get("sweep_states", 400_000)))
+
+
+def _sweep_detail(swept: SweepResult, n: int, band: Band, counts: str, total: float) -> str:
+    return (f"the exact sweep over these {n} units (every partition of its frontier, "
+            f"{swept.states} states) finds no plan in [{band.lo}, {band.hi}] ({counts} fit "
+            f"the {total:.0f} households)")
 
 
 def _reasoned(plan: PartPlan, reason: str, detail: str) -> PartPlan:

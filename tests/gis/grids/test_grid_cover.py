@@ -12,6 +12,7 @@ from partition_oracle import (BANDS, SMALL_LATTICES, assert_valid_labels, brute_
                               plan_in_band, small_lattice)
 
 from beatgrid.gis import Project
+from beatgrid.gis.config import default_config
 from beatgrid.gis.grids import plan as gp
 from beatgrid.gis.grids.cover import cover_partition
 from beatgrid.gis.grids.partition import generate_grids
@@ -79,20 +80,29 @@ def test_narrow_bands_on_the_sample_solved_in_seconds(sample_layers, band, cid, 
         assert len(out) and (out["reason"] == gp.INFEASIBLE).all()
 
 
-def test_big_buildings_community_proven_through_every_gluing():
+GLUING_PROOF = "every way of joining the 4 unit(s) without households to a neighbour"
+
+
+@pytest.mark.parametrize(("sweep_first", "proofs"), [
+    # the short sweep proves it (249 states); the cover, given explain_seconds to name
+    # the reason, may word it as the gluings
+    (0.5, ("the exact sweep over these 77 units", GLUING_PROOF)),
+    (1e-6, (GLUING_PROOF,)),  # no sweep first: the cover proves it
+])
+def test_big_buildings_community_proven(sweep_first, proofs):
     # issue 10's last `search_limit` of the 40 communities with buildings of 0-300
-    # households: 77 units, 4 of them without households; 144 ways to glue those to a
-    # neighbour, none has an exact cover in [300, 500]
+    # households: 77 units, 4 of them without households; 144 ways to glue those 4 units
+    # to a neighbour, none has an exact cover in [300, 500]
     from grid_fixtures import large_building_district
 
     layers = large_building_district(communities=40, seed=0)
+    settings_ = default_config().replace(grids={"exact": {"sweep_first_seconds": sweep_first}})
     t0 = time.process_time()
     plan = generate_grids(layers["communities"], layers["streets"], layers["buildings"],
-                          community_ids=["C017"], workers=1)
+                          community_ids=["C017"], workers=1, settings=settings_.grids)
     assert time.process_time() - t0 < 20
     assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
-    assert plan.issues["detail"].iloc[0].startswith(
-        "every way of joining the 4 unit(s) without households to a neighbour")
+    assert plan.issues["detail"].iloc[0].startswith(proofs)
     out = plan.grids[~plan.grids["households"].between(300, 500)]
     assert len(out) and (out["reason"] == gp.INFEASIBLE).all()
     assert int(plan.grids["households"].sum()) == int(
