@@ -7,11 +7,12 @@ households per grid, as in ``bench_service.py``'s ``edit`` section), served by a
 at 1366x768:
 
 ``first render``  the page opened on the draft (``/#c=C000&plan=ID``) until its units
-                  are drawn coloured by grid with the totals beside them (MapLibre
-                  ``idle`` after the units source is added): ``performance.now()`` at
-                  the mark ``units-drawn``, i.e. from navigation start (the hatch of
-                  the grids breaking a rule is drawn with the units; the outline of the
-                  selected grid next, then MapLibre idle again: ``overlays_ms``). Run it
+                  are drawn coloured by grid with the first rows of the totals beside
+                  them (MapLibre ``idle`` after the units source is added):
+                  ``performance.now()`` at the mark ``units-drawn``, i.e. from
+                  navigation start. The hatch of the grids breaking a rule and the
+                  outline of the selected grid come next, with the rest of the totals'
+                  rows: MapLibre idle again (``hatch drawn``). Run it
                   under ``taskset -c 1`` on a shared machine. Measured on a
                   cold server (the first request builds the community's units) and then
                   ``--loads`` times on a warm one. Target: at most 2 s.

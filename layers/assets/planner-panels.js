@@ -25,6 +25,10 @@ export function bandState(households, units, band) {
   return { ok: true, text: t("in_band") };
 }
 
+/** Rows of the totals table written at once; the rest follow, this many at a time. */
+const FIRST_ROWS = 60;
+const CHUNK_ROWS = 300;
+
 export class TotalsTable {
   constructor(tbody, { onSelect, onLock }) {
     this.tbody = tbody;
@@ -42,20 +46,48 @@ export class TotalsTable {
   }
 
   /** Rebuild every row: ``totals`` of the plan, colours, rules broken per grid (one
-   *  HTML string: fast for thousands of grids). */
+   *  HTML string per chunk). The first ``FIRST_ROWS`` rows (a screen and more) are
+   *  written at once; the others follow in chunks between frames, so that a plan of
+   *  1,700 grids draws its map first instead of laying out 1,700 rows. ``done``
+   *  resolves once every row is in the table. */
   render(view) {
     this.shown.clear();
-    const parts = [`<tr class="unassigned">${this.unassignedHtml(view)}</tr>`];
-    for (const row of view.totals) {
-      const [cls, html, key] = this.rowHtml(view, row.grid_id, view.byId.get(row.grid_id) || row);
-      this.shown.set(row.grid_id, key);
-      parts.push(`<tr data-grid="${esc(row.grid_id)}" tabindex="-1" class="${cls}">${html}</tr>`);
-    }
-    this.tbody.innerHTML = parts.join("");
-    this.unassignedRow = this.tbody.firstElementChild;
     this.rows.clear();
-    for (const tr of this.tbody.querySelectorAll("tr[data-grid]")) this.rows.set(tr.dataset.grid, tr);
-    this.applyFilter();
+    const token = (this.token = (this.token || 0) + 1);
+    this.tbody.innerHTML = `<tr class="unassigned">${this.unassignedHtml(view)}</tr>`;
+    this.unassignedRow = this.tbody.firstElementChild;
+    const ids = view.totals.map((row) => row.grid_id);
+    const rows = new Map(view.totals.map((row) => [row.grid_id, row]));
+    const write = (from, to) => {
+      if (to <= from) return;
+      const parts = [];
+      for (const g of ids.slice(from, to)) {
+        // the figures as they are now: an edit may have come between two chunks
+        const [cls, html, key] = this.rowHtml(this.view || view, g,
+          (this.view || view).byId.get(g) || rows.get(g));
+        this.shown.set(g, key);
+        parts.push(`<tr data-grid="${esc(g)}" tabindex="-1" class="${cls}">${html}</tr>`);
+      }
+      this.tbody.insertAdjacentHTML("beforeend", parts.join(""));
+      const added = [...this.tbody.children].slice(-(to - from));
+      for (const tr of added) this.rows.set(tr.dataset.grid, tr);
+      this.applyFilter();
+    };
+    this.view = view;
+    const first = Math.min(ids.length, FIRST_ROWS);
+    write(0, first);
+    this.done = new Promise((resolve) => {
+      const next = (from) => {
+        if (token !== this.token) return resolve(false);
+        if (from >= ids.length) return resolve(true);
+        const to = Math.min(ids.length, from + CHUNK_ROWS);
+        write(from, to);
+        setTimeout(() => next(to), 0);
+      };
+      // after the next frames: the map's first render goes first
+      requestAnimationFrame(() => setTimeout(() => next(first), 0));
+    });
+    return this.done;
   }
 
   /** (class, cells, key) of the row of grid ``g``. */
@@ -87,8 +119,10 @@ export class TotalsTable {
       `<td class="state" colspan="2">${units ? esc(t("unassigned_row", { units: fmt(units), hh: fmt(hh) })) : "–"}</td>`;
   }
 
-  /** Rewrite the rows of ``grids`` (all when null) whose figures changed. */
+  /** Rewrite the rows of ``grids`` (all when null) whose figures changed (rows not yet
+   *  written are written with the figures of ``view``). */
   update(view, grids) {
+    this.view = view;
     const ids = grids ? grids.filter((g) => this.rows.has(g)) : [...this.rows.keys()];
     for (const g of ids) {
       const row = view.byId.get(g);

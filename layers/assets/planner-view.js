@@ -6,7 +6,7 @@
  */
 
 import { t, lang, fmt } from "./planner-i18n.js";
-import { colourGrids, showUnits, empty, unitCollection, PALETTE } from "./planner-map.js";
+import { colourGrids, showUnits, addUnitHatch, empty, unitCollection, PALETTE } from "./planner-map.js";
 import { renderViolations } from "./planner-panels.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -142,6 +142,7 @@ function badFlags() {
  */
 export function updateOverlays(changed, oldBad) {
   if (!S.units || !S.map.getSource("marks") || S.shown !== S.units) return;
+  addUnitHatch(S.map);  // (once: after the first render of the units)
   const now = badFlags();
   for (let i = 0; i < now.length; i++) {
     if (now[i] !== S.hatched[i]) S.map.setFeatureState({ source: "units", id: i }, { bad: now[i] });

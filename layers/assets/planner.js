@@ -209,9 +209,10 @@ export async function openPlan(id) {
   if (S.firstRenderMs === null) S.firstRenderMs = performance.now();
   window.plannerState.firstRenderMs = S.firstRenderMs;
   window.plannerState.openMs = m.duration;
-  updateOverlays(null);
+  updateOverlays(null);  // the hatch (added now), the outlines of the selected and locked grids
   await new Promise((resolve) => S.map.once("idle", resolve));
   window.plannerState.overlaysMs = performance.now();
+  await S.table.done;  // every grid's row written
   window.plannerState.ready = true;
   if ($("status").textContent === loading) say("");
 }
