@@ -46,6 +46,7 @@ GRID_CHECKS: dict[str, Check] = {
     "exact.sweep_seconds": ("gt", 0),
     "exact.sweep_first_seconds": ("gt", 0),
     "exact.explain_seconds": ("gt", 0),
+    "exact.sweep_last_seconds": ("ge", 0),
     "exact.sweep_states": ("gt", 0),
 }
 

@@ -19,7 +19,8 @@ set of free units, in this order:
    sweep (:func:`~beatgrid.gis.grids.sweep.sweep_feasible`, a dynamic programme over
    the partitions of a short frontier; ``exact.sweep_first_seconds`` of it before the
    cover, the rest of ``exact.sweep_seconds`` after): a proof (``infeasible``), or the
-   knowledge that a plan exists;
+   knowledge that a plan exists (and, when steps 3 and 4 decide nothing either, for
+   ``exact.sweep_last_seconds`` as the last resort);
 3. the exhaustive constructive search (:func:`~beatgrid.gis.grids.grow.grow_partition`,
    grid by grid) within ``generator.grow_seconds``: a plan, or a proof when it runs to
    the end (``infeasible``); big communities of lumpy units (median households of a unit
@@ -229,6 +230,15 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
                    f"{res.seconds:.0f} s")
     else:
         detail += f" ({n} units: too many for the exact model, exact.max_units)"
+    last = float(exact_cfg.get("sweep_last_seconds", 30.0))
+    if small and not plan_exists and last > 0:
+        # the last resort, when nothing cheaper decided: the sweep again, for longer
+        swept = _sweep(g, nodes, band, real, exact_cfg, last)
+        if swept.status == "infeasible":
+            detail = _sweep_detail(swept, n, band, counts, total)
+            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
+                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+        plan_exists = swept.status == "feasible"
     if plan_exists:
         detail += "; the exact sweep shows that a plan exists"
     return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \

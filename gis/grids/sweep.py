@@ -4,7 +4,9 @@
 connected grids of ``[lo, hi]`` households (units without households may stay out of
 every grid: they join a neighbouring grid afterwards). The units are taken one by one in
 an order that keeps the *frontier* (units taken that still have neighbours not taken)
-short (greedy, from the best start). A state is the partition of the frontier into open
+short (greedy, from the best start); that order and its reverse are raced, the run
+holding fewer states going on, and the first to end decides (any order gives the exact
+answer, but the states needed can differ tenfold). A state is the partition of the frontier into open
 groups with their households; the next unit starts a group or joins any set of the
 groups of its taken neighbours (merging them, within ``hi``); a group with no unit left
 on the frontier is closed and must hold ``lo..hi`` households (or none). States that
@@ -24,13 +26,14 @@ Examples
 'feasible'
 >>> r = sweep_feasible(lattice_graph(1, 3, households=[200, 0, 250]), lo=200, hi=240)
 >>> r.status, r.states
-('infeasible', 4)
+('infeasible', 3)
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +110,30 @@ def sweep_feasible(g: UnitGraph, *, lo: float, hi: float, nodes: np.ndarray | No
     hi = min(hi, total - (kmin - 1) * lo)
     slack = total - kmin * lo
     width, order = _order(adj)
-    status, states = _sweep(adj, h, order, lo, hi, slack, deadline, max_states)
+    status, states = _race([_sweep(adj, h, o, lo, hi, slack, max_states)
+                            for o in (order, order[::-1])], deadline)
     return SweepResult(status, states, width, time.perf_counter() - t0)
+
+
+def _race(runs: list[Iterator[tuple[str | None, int, int]]], deadline: float | None
+          ) -> tuple[str, int]:
+    """Run sweeps of the same units in different orders side by side, always advancing
+    the one holding the fewest states; the first to end decides (every order gives the
+    exact answer, but the states one needs can differ tenfold: C01 of the sample at
+    [380, 420] takes 2.7 million states one way, 275,000 the other)."""
+    sizes = [1] * len(runs)
+    done = [0] * len(runs)
+    alive = list(range(len(runs)))
+    while alive:
+        if deadline is not None and time.process_time() > deadline:
+            return "limit", sum(done)
+        k = min(alive, key=lambda r: sizes[r])
+        status, done[k], sizes[k] = next(runs[k])
+        if status in ("feasible", "infeasible"):
+            return status, sum(done)
+        if status == "limit":
+            alive.remove(k)
+    return "limit", sum(done)
 
 
 def _order(adj: list[set[int]]) -> tuple[int, list[int]]:
@@ -145,8 +170,9 @@ def _order(adj: list[set[int]]) -> tuple[int, list[int]]:
 
 
 def _sweep(adj: list[set[int]], h: list[float], order: list[int], lo: float, hi: float,
-           slack: float, deadline: float | None, max_states: int) -> tuple[str, int]:
-    """The dynamic programme: ``feasible``, ``infeasible`` or ``limit``, and the states."""
+           slack: float, max_states: int) -> Iterator[tuple[str | None, int, int]]:
+    """The dynamic programme, step by step: yields (None, states visited, states held)
+    every few thousand states, then (``feasible``, ``infeasible`` or ``limit``, ...)."""
     pos = {v: i for i, v in enumerate(order)}
     last = [max([pos[v]] + [pos[w] for w in adj[v]]) for v in range(len(order))]
     # state: (group of each frontier unit, households of each group) -> least slack used
@@ -155,16 +181,15 @@ def _sweep(adj: list[set[int]], h: list[float], order: list[int], lo: float, hi:
     visited = 0
     eps = 1e-9
     for i, v in enumerate(order):
-        if deadline is not None and time.process_time() > deadline:
-            return "limit", visited
+        yield None, visited, len(states)
         back = [k for k, u in enumerate(frontier) if u in adj[v]]
         grown = frontier + [v]
         keep = [k for k, u in enumerate(grown) if last[u] != i]
         nxt: dict[tuple[tuple[int, ...], tuple[float, ...]], float] = {}
         for (lab, w), used in states.items():
             visited += 1
-            if visited % 4096 == 0 and deadline is not None and time.process_time() > deadline:
-                return "limit", visited
+            if visited % 4096 == 0:
+                yield None, visited, max(len(states), len(nxt))
             near = sorted({lab[k] for k in back})
             for pick in range(1 << len(near)):
                 merged = [near[b] for b in range(len(near)) if pick >> b & 1]
@@ -195,9 +220,11 @@ def _sweep(adj: list[set[int]], h: list[float], order: list[int], lo: float, hi:
                 if nxt.get(key, math.inf) > spent:
                     nxt[key] = spent
         if not nxt:
-            return "infeasible", visited
+            yield "infeasible", visited, 0
+            return
         if len(nxt) > max_states:
-            return "limit", visited
+            yield "limit", visited, len(nxt)
+            return
         states = nxt
         frontier = [grown[k] for k in keep]
-    return "feasible", visited
+    yield "feasible", visited, len(states)
