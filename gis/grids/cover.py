@@ -43,7 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from beatgrid.gis.grids.band import splits_into_band
-from beatgrid.gis.grids.unit_graph import UnitGraph, lattice_graph, local_adjacency
+from beatgrid.gis.grids.unit_graph import (UnitGraph, attach_leftovers, lattice_graph,
+                                           local_adjacency)
 
 __all__ = ["CoverResult", "cover_partition", "lattice_graph"]
 
@@ -274,24 +275,8 @@ def _cover_glued(adj: list[set[int]], cost: dict[tuple[int, int], float], h: lis
     for i, s in enumerate(got):
         glabels[cov.members(s)] = i
     labels = np.array([glabels[b] if b >= 0 else -1 for b in back], dtype=np.int64)
-    _attach(adj, labels)
+    attach_leftovers(adj, labels, lowest=True)
     return labels, True, ""
-
-
-def _attach(adj: list[set[int]], labels: np.ndarray) -> None:
-    """Units left without a grid (no households) join a neighbouring grid."""
-    left = [i for i in range(len(labels)) if labels[i] < 0]
-    while left:
-        rest = []
-        for i in left:
-            near = sorted(labels[j] for j in adj[i] if labels[j] >= 0)
-            if near:
-                labels[i] = near[0]
-            else:
-                rest.append(i)
-        if len(rest) == len(left):
-            break
-        left = rest
 
 
 class _Cover:

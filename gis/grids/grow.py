@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from beatgrid.gis.grids.band import splits_into_band
-from beatgrid.gis.grids.unit_graph import UnitGraph, lattice_graph, local_edges
+from beatgrid.gis.grids.unit_graph import UnitGraph, attach_leftovers, lattice_graph, local_edges
 
 __all__ = ["GrowResult", "grow_partition", "lattice_graph"]
 
@@ -140,7 +140,7 @@ def grow_partition(g: UnitGraph, *, lo: float, hi: float, nodes: np.ndarray | No
     labels = np.full(len(h), -1, dtype=np.int64)
     for i, members in enumerate(grids):
         labels[members] = i
-    _attach_leftovers(adj, labels)
+    attach_leftovers(adj, labels)
     if absorb_zeros:
         labels = labels[back]
     return GrowResult(labels, True, state.steps, time.perf_counter() - t0)
@@ -187,22 +187,6 @@ def _contract(adj: list[list[int]], cost: list[dict[int, float]], h: list[float]
                 nadj[a].append(b)
             ncost[a][b] = ncost[a].get(b, 0.0) + c
     return nadj, ncost, nh, back
-
-
-def _attach_leftovers(adj: list[list[int]], labels: np.ndarray) -> None:
-    """Units left without a grid (no households) join a neighbouring grid."""
-    left = [i for i in range(len(labels)) if labels[i] < 0]
-    while left:
-        rest = []
-        for i in left:
-            near = [labels[j] for j in adj[i] if labels[j] >= 0]
-            if near:
-                labels[i] = near[0]
-            else:
-                rest.append(i)
-        if len(rest) == len(left):
-            break
-        left = rest
 
 
 class _Search:

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from beatgrid.gis.grids.band import Band, closest_count, grid_counts
-from beatgrid.gis.grids.cover import cover_partition
+from beatgrid.gis.grids.cover import CoverResult, cover_partition
 from beatgrid.gis.grids.exact import exact_partition
 from beatgrid.gis.grids.feasibility import piece_proof, unit_proofs
 from beatgrid.gis.grids.forest import ForestStats, forest_partition
@@ -149,42 +149,42 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
     if found is not None:
         return found
     counts = f"{ks[0]} grid(s)" if len(ks) == 1 else f"{min(ks)}-{max(ks)} grids"
+
+    def unplanned(reason: str, detail: str) -> PartPlan:
+        """The closest plan (the search's, or one built now) with why none is in band."""
+        if closest is not None:
+            return _reasoned(closest, reason, detail)
+        return _closest(g, nodes, ks[0], band, rng, gen, reason, detail)
+
     plan_exists = False
-    sweep = exact_cfg.get("sweep_first_seconds", 0.5), exact_cfg.get("sweep_seconds", 3.0)
     if small and thorough:  # a short sweep first: most proofs take it a fraction of a second
-        swept = _sweep(g, nodes, band, real, exact_cfg, float(sweep[0]))
+        swept = _sweep(g, nodes, band, real, exact_cfg,
+                       float(exact_cfg.get("sweep_first_seconds", 0.5)))
         if swept.status == "infeasible":
             # a short cover names the unit no grid can hold, when one is the reason
-            named = cover_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
-                                    max_sets=int(exact_cfg.get("cover_sets", 200_000)),
-                                    deadline=time.process_time()
-                                    + float(exact_cfg.get("explain_seconds", 0.3)))
+            named = _cover(g, nodes, band, real, exact_cfg,
+                           float(exact_cfg.get("explain_seconds", 0.3)))
             if named.labels is not None:  # a plan the cover checked unit by unit wins
                 return PartPlan(_parts_of(nodes, named.labels), engine="cover")
             detail = (f"{named.detail} ({counts} fit the {total:.0f} households)"
                       if named.complete and named.detail else
                       _sweep_detail(swept, n, band, counts, total))
-            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
-                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+            return unplanned(INFEASIBLE, detail)
         plan_exists = swept.status == "feasible"
     if small:
-        covered = cover_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
-                                  max_sets=int(exact_cfg.get("cover_sets", 200_000)),
-                                  deadline=time.process_time()  # plans only: half
-                                  + float(exact_cfg.get("cover_seconds", 3.0))
-                                  * (1.0 if thorough else 0.5))
+        covered = _cover(g, nodes, band, real, exact_cfg,  # plans only: half the time
+                         float(exact_cfg.get("cover_seconds", 3.0)) * (1.0 if thorough else 0.5))
         if covered.labels is not None:
             return PartPlan(_parts_of(nodes, covered.labels), engine="cover")
         if covered.complete and thorough:
             detail = f"{covered.detail} ({counts} fit the {total:.0f} households)"
-            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
-                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+            return unplanned(INFEASIBLE, detail)
         if thorough and not plan_exists:  # the whole sweep when the short one did not end
-            swept = _sweep(g, nodes, band, real, exact_cfg, float(sweep[1]))
+            swept = _sweep(g, nodes, band, real, exact_cfg,
+                           float(exact_cfg.get("sweep_seconds", 3.0)))
             if swept.status == "infeasible":
                 detail = _sweep_detail(swept, n, band, counts, total)
-                return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
-                    _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+                return unplanned(INFEASIBLE, detail)
             if swept.status == "feasible":
                 plan_exists = True
     if not thorough:
@@ -209,8 +209,7 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         detail = (f"every way of building grids in [{band.lo}, {band.hi}] from these {n} units "
                   f"was tried (exhaustive search, {grown.steps} candidate grid(s)): none covers "
                   f"the {total:.0f} households ({counts} fit)")
-        return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
-            _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+        return unplanned(INFEASIBLE, detail)
     # the exact model decides small parts: a plan, a proof, or nothing in its time
     detail = (f"{total:.0f} households, {counts} fit, but the search found no plan in "
               f"[{band.lo}, {band.hi}] within its limits")
@@ -224,8 +223,7 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         if res.proven_infeasible:
             detail = (f"the exact model (HiGHS) proves that no plan in [{band.lo}, {band.hi}] "
                       f"exists on these {n} units ({counts} fit the {total:.0f} households)")
-            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
-                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+            return unplanned(INFEASIBLE, detail)
         detail += (f"; the exact model (HiGHS, {n} units) found no plan and no proof in "
                    f"{res.seconds:.0f} s")
     else:
@@ -236,13 +234,11 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         swept = _sweep(g, nodes, band, real, exact_cfg, last)
         if swept.status == "infeasible":
             detail = _sweep_detail(swept, n, band, counts, total)
-            return _reasoned(closest, INFEASIBLE, detail) if closest is not None else \
-                _closest(g, nodes, ks[0], band, rng, gen, INFEASIBLE, detail)
+            return unplanned(INFEASIBLE, detail)
         plan_exists = swept.status == "feasible"
     if plan_exists:
         detail += "; the exact sweep shows that a plan exists"
-    return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
-        _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, detail)
+    return unplanned(SEARCH_LIMIT, detail)
 
 
 def _sweep(g: UnitGraph, nodes: np.ndarray, band: Band, real: np.ndarray,
@@ -251,6 +247,14 @@ def _sweep(g: UnitGraph, nodes: np.ndarray, band: Band, real: np.ndarray,
     return sweep_feasible(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
                           deadline=time.process_time() + seconds,
                           max_states=int(exact_cfg.get("sweep_states", 400_000)))
+
+
+def _cover(g: UnitGraph, nodes: np.ndarray, band: Band, real: np.ndarray,
+           exact_cfg: Mapping[str, Any], seconds: float) -> CoverResult:
+    """The exact cover of ``nodes`` within ``seconds`` of CPU time."""
+    return cover_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                           max_sets=int(exact_cfg.get("cover_sets", 200_000)),
+                           deadline=time.process_time() + seconds)
 
 
 def _sweep_detail(swept: SweepResult, n: int, band: Band, counts: str, total: float) -> str:

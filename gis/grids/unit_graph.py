@@ -19,7 +19,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -286,6 +286,38 @@ def articulation_points(mat: sp.csr_matrix, root: int) -> set[int]:
     if children[root] > 1:
         out.add(root)
     return out
+
+
+def attach_leftovers(adj: Sequence[Iterable[int]], labels: np.ndarray, *,
+                     lowest: bool = False) -> None:
+    """Units left without a grid (label < 0: units without households) join a
+    neighbouring grid, in rounds until none is next to one; ``labels`` is changed in
+    place. The grid of the first neighbour in ``adj``'s order is taken, or the lowest
+    grid number with ``lowest`` (for neighbour sets, whose order is not the caller's).
+
+    Examples
+    --------
+    >>> labels = np.array([0, -1, -1, 1])
+    >>> attach_leftovers([[1], [0, 2], [1, 3], [2]], labels)
+    >>> labels.tolist()
+    [0, 0, 0, 1]
+    >>> labels = np.array([1, -1, 0])
+    >>> attach_leftovers([{1}, {0, 2}, {1}], labels, lowest=True)
+    >>> labels.tolist()
+    [1, 0, 0]
+    """
+    left = [i for i in range(len(labels)) if labels[i] < 0]
+    while left:
+        rest = []
+        for i in left:
+            near = [labels[j] for j in adj[i] if labels[j] >= 0]
+            if near:
+                labels[i] = min(near) if lowest else near[0]
+            else:
+                rest.append(i)
+        if len(rest) == len(left):
+            break
+        left = rest
 
 
 def local_edges(g: UnitGraph, nodes: np.ndarray, edges: np.ndarray | None = None

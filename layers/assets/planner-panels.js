@@ -53,6 +53,7 @@ export class TotalsTable {
   render(view) {
     this.shown.clear();
     this.rows.clear();
+    this.view = view;
     const token = (this.token = (this.token || 0) + 1);
     this.tbody.innerHTML = `<tr class="unassigned">${this.unassignedHtml(view)}</tr>`;
     this.unassignedRow = this.tbody.firstElementChild;
@@ -62,9 +63,9 @@ export class TotalsTable {
       if (to <= from) return;
       const parts = [];
       for (const g of ids.slice(from, to)) {
-        // the figures as they are now: an edit may have come between two chunks
-        const [cls, html, key] = this.rowHtml(this.view || view, g,
-          (this.view || view).byId.get(g) || rows.get(g));
+        // the figures as they are now (``this.view``: an edit may have come between two
+        // chunks)
+        const [cls, html, key] = this.rowHtml(this.view, g, this.view.byId.get(g) || rows.get(g));
         this.shown.set(g, key);
         parts.push(`<tr data-grid="${esc(g)}" tabindex="-1" class="${cls}">${html}</tr>`);
       }
@@ -73,7 +74,6 @@ export class TotalsTable {
       for (const tr of added) this.rows.set(tr.dataset.grid, tr);
       this.applyFilter();
     };
-    this.view = view;
     const first = Math.min(ids.length, FIRST_ROWS);
     write(0, first);
     this.done = new Promise((resolve) => {
