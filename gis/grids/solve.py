@@ -16,11 +16,11 @@ set of free units, in this order:
    cover (:func:`~beatgrid.gis.grids.cover.cover_partition`: the households covered by
    connected candidate grids) within ``exact.cover_seconds``: a plan, or a proof
    (``infeasible``; a unit in no candidate grid, or every cover tried); then the exact
-   sweep (:func:`~beatgrid.gis.grids.sweep.sweep_feasible`, a dynamic programme over
-   the partitions of a short frontier; ``exact.sweep_first_seconds`` of it before the
-   cover, the rest of ``exact.sweep_seconds`` after): a proof (``infeasible``), or the
-   knowledge that a plan exists (and, when steps 3 and 4 decide nothing either, for
-   ``exact.sweep_last_seconds`` as the last resort);
+   sweep (:class:`~beatgrid.gis.grids.sweep.Sweep`, a dynamic programme over the
+   partitions of a short frontier; ``exact.sweep_first_seconds`` of it before the
+   cover, ``exact.sweep_seconds`` more after, each going on where the last stopped): a
+   proof (``infeasible``), or the knowledge that a plan exists (and, when steps 3 and 4
+   decide nothing either, ``exact.sweep_last_seconds`` more as the last resort);
 3. the exhaustive constructive search (:func:`~beatgrid.gis.grids.grow.grow_partition`,
    grid by grid) within ``generator.grow_seconds``: a plan, or a proof when it runs to
    the end (``infeasible``); big communities of lumpy units (median households of a unit
@@ -65,7 +65,7 @@ from beatgrid.gis.grids.grow import grow_partition
 from beatgrid.gis.grids.plan import BELOW_MIN, INFEASIBLE, NO_GRID_COUNT_FITS, SEARCH_LIMIT
 from beatgrid.gis.grids.repair import repair_band
 from beatgrid.gis.grids.search import tree_partition
-from beatgrid.gis.grids.sweep import SweepResult, sweep_feasible
+from beatgrid.gis.grids.sweep import Sweep, SweepResult
 from beatgrid.gis.grids.unit_graph import UnitGraph
 
 __all__ = ["PartPlan", "solve_part"]
@@ -157,9 +157,20 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         return _closest(g, nodes, ks[0], band, rng, gen, reason, detail)
 
     plan_exists = False
-    if small and thorough:  # a short sweep first: most proofs take it a fraction of a second
-        swept = _sweep(g, nodes, band, real, exact_cfg,
-                       float(exact_cfg.get("sweep_first_seconds", 0.5)))
+    sweeper: list[Sweep] = []  # one sweep of the part, resumed by each call
+
+    def sweep(seconds: float) -> SweepResult:
+        """The part's exact sweep, for ``seconds`` more of CPU time."""
+        if not sweeper:
+            sweeper.append(Sweep(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                                 max_states=int(exact_cfg.get("sweep_states", 400_000))))
+        return sweeper[0].run(deadline=time.process_time() + seconds)
+
+    if small:  # a short sweep first: most proofs take it a fraction of a second
+        swept = sweep(float(exact_cfg.get("sweep_first_seconds", 0.5)))
+        if swept.status == "infeasible" and not thorough:  # to building cells, at once
+            return PartPlan([nodes], SEARCH_LIMIT, f"no plan in [{band.lo}, {band.hi}] on "
+                            f"these {n} street blocks (the exact sweep)")
         if swept.status == "infeasible":
             # a short cover names the unit no grid can hold, when one is the reason
             named = _cover(g, nodes, band, real, exact_cfg,
@@ -180,8 +191,7 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
             detail = f"{covered.detail} ({counts} fit the {total:.0f} households)"
             return unplanned(INFEASIBLE, detail)
         if thorough and not plan_exists:  # the whole sweep when the short one did not end
-            swept = _sweep(g, nodes, band, real, exact_cfg,
-                           float(exact_cfg.get("sweep_seconds", 3.0)))
+            swept = sweep(float(exact_cfg.get("sweep_seconds", 3.0)))
             if swept.status == "infeasible":
                 detail = _sweep_detail(swept, n, band, counts, total)
                 return unplanned(INFEASIBLE, detail)
@@ -231,7 +241,7 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
     last = float(exact_cfg.get("sweep_last_seconds", 30.0))
     if small and not plan_exists and last > 0:
         # the last resort, when nothing cheaper decided: the sweep again, for longer
-        swept = _sweep(g, nodes, band, real, exact_cfg, last)
+        swept = sweep(last)
         if swept.status == "infeasible":
             detail = _sweep_detail(swept, n, band, counts, total)
             return unplanned(INFEASIBLE, detail)
@@ -239,14 +249,6 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
     if plan_exists:
         detail += "; the exact sweep shows that a plan exists"
     return unplanned(SEARCH_LIMIT, detail)
-
-
-def _sweep(g: UnitGraph, nodes: np.ndarray, band: Band, real: np.ndarray,
-           exact_cfg: Mapping[str, Any], seconds: float) -> SweepResult:
-    """The exact sweep of ``nodes`` within ``seconds`` of CPU time."""
-    return sweep_feasible(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
-                          deadline=time.process_time() + seconds,
-                          max_states=int(exact_cfg.get("sweep_states", 400_000)))
 
 
 def _cover(g: UnitGraph, nodes: np.ndarray, band: Band, real: np.ndarray,
@@ -307,7 +309,8 @@ def _search(g: UnitGraph, nodes: np.ndarray, ks: list[int], band: Band,
             if grown.labels is not None:
                 return PartPlan(_parts_of(nodes, grown.labels), engine="grow"), None
         elif engine == "closest":
-            closest = _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, "")
+            closest = _closest(g, nodes, ks[0], band, rng, gen, SEARCH_LIMIT, "",
+                               deadline=deadline)
             if not closest.reason:
                 return closest, None
         else:
@@ -323,13 +326,15 @@ def _search(g: UnitGraph, nodes: np.ndarray, ks: list[int], band: Band,
 
 
 def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator,
-             gen: Mapping[str, Any], reason: str, detail: str) -> PartPlan:
+             gen: Mapping[str, Any], reason: str, detail: str,
+             deadline: float | None = None) -> PartPlan:
     """The closest plan of ``k`` grids (band widened step by step), with the reason.
 
     A band proven infeasible is not tried again; lumpy units are built grid by grid first,
     big parts by the level-by-level search, the others region by region, all within
-    ``generator.search_seconds`` (the last step, any households per grid, always runs: a
-    plan of ``k`` grids, never one grid for a whole part).
+    ``generator.search_seconds`` or by ``deadline`` when that is sooner (the search's, when
+    the closest plan is one of its engines); the last step, any households per grid,
+    always runs: a plan of ``k`` grids, never one grid for a whole part.
     """
     total = float(g.h[nodes].sum())
     avg = total / k
@@ -340,7 +345,8 @@ def _closest(g: UnitGraph, nodes: np.ndarray, k: int, band: Band, rng: np.random
     if reason == INFEASIBLE:
         steps = steps[1:]
     # the widened bands share the search's time; the last (any households) always runs
-    deadline = time.process_time() + float(gen.get("search_seconds", 5.0))
+    own = time.process_time() + float(gen.get("search_seconds", 5.0))
+    deadline = own if deadline is None else min(own, deadline)
     for widen in steps:
         last = widen is None
         if widen is None:

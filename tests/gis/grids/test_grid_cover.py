@@ -16,7 +16,8 @@ from beatgrid.gis.config import default_config
 from beatgrid.gis.grids import plan as gp
 from beatgrid.gis.grids.cover import cover_partition
 from beatgrid.gis.grids.partition import generate_grids
-from beatgrid.gis.grids.sweep import sweep_feasible
+from beatgrid.gis.grids import sweep as sweep_module
+from beatgrid.gis.grids.sweep import Sweep, sweep_feasible
 from beatgrid.gis.grids.unit_graph import UnitGraph, lattice_graph
 
 
@@ -80,19 +81,59 @@ def test_narrow_bands_on_the_sample_solved_in_seconds(sample_layers, band, cid, 
         assert len(out) and (out["reason"] == gp.INFEASIBLE).all()
 
 
-def test_c01_in_380_420_proven_by_the_sweep_in_both_orders(sample_layers):
-    # the sample's last narrow-band case without proof: 9 grids of 380-403 households
-    # (23 households of slack), 31 of 68 units without households; the greedy order
-    # needs 2.7 million states, its reverse 275,000 (about 25 s of CPU here; the limit
-    # is raised so that a slower machine gives the same answer)
+def test_c01_in_380_420_proven_by_the_sweep_with_default_settings(sample_layers):
+    # the sample's hardest narrow-band case: 9 grids of 380-403 households (23 households
+    # of slack), 31 of 68 units without households; the sweep's greedy order needs 2.7
+    # million states, its reverse 275,000, the race of the two 570,000 (under 3 s of CPU
+    # as numpy rows), over its three slices (before the cover, after it, last resort)
     layers = sample_layers
-    settings_ = default_config().replace(grids={"exact": {"sweep_seconds": 120.0}})  # (mid sweep)
+    t0 = time.process_time()
     plan = generate_grids(layers["communities"], layers["streets"], layers["buildings"],
                           estates=layers["estates"], community_ids=["C01"], workers=1,
-                          min_households=380, max_households=420, settings=settings_.grids)
+                          min_households=380, max_households=420)
+    assert time.process_time() - t0 < 40  # about 10 s idle (45 s before the numpy sweep)
     assert plan.issues["reason"].tolist() == [gp.INFEASIBLE]
     assert plan.issues["detail"].iloc[0].startswith("the exact sweep over these 68 units")
     assert int(plan.grids["households"].sum()) == 3443
+
+
+def test_sweep_goes_on_where_it_stopped():
+    g = lattice_graph(4, 5, households=[100, 0, 90, 0, 120] * 4)  # 4 grids of 310
+    whole = sweep_feasible(g, lo=300, hi=330)
+    sliced = Sweep(g, lo=300, hi=330)
+    first = sliced.run(deadline=0.0)  # a deadline already past: nothing done
+    assert (first.status, first.states) == ("limit", 0)
+    last = sliced.run()
+    assert (last.status, last.states) == (whole.status, whole.states)
+    assert whole.states > 0 and sliced.run().states == whole.states  # decided: no more work
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(lattice=SMALL_LATTICES, band=st.sampled_from(BANDS))
+def test_sweep_with_every_hash_colliding_still_exact(lattice, band):
+    # the states are deduplicated by a 64-bit hash of their rows, checked row by row; a
+    # hash of zeros makes every row collide and sends each step to the exact grouping
+    g = small_lattice(**lattice)
+    if g.h.sum() == 0:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sweep_module, "_MIX", np.zeros(8, dtype=np.uint64))
+        r = sweep_feasible(g, lo=band[0], hi=band[1])
+    assert r.status == ("feasible" if brute_force_feasible(g, *band) else "infeasible")
+
+
+def test_sweep_hash_collisions_grouped_exactly():
+    g = lattice_graph(4, 5, households=[100, 0, 90, 0, 120] * 4)
+    hashed = sweep_feasible(g, lo=300, hi=330)
+    exact_calls = []
+    exact = sweep_module._distinct_exact
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sweep_module, "_MIX", np.zeros(8, dtype=np.uint64))
+        mp.setattr(sweep_module, "_distinct_exact", lambda s: exact_calls.append(1) or exact(s))
+        grouped = sweep_feasible(g, lo=300, hi=330)
+    assert len(exact_calls) > 10  # every step with two distinct states or more
+    assert (grouped.status, grouped.states) == (hashed.status, hashed.states) == \
+        ("feasible", hashed.states)
 
 
 GLUING_PROOF = "every way of joining the 4 unit(s) without households to a neighbour"
