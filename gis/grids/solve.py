@@ -13,14 +13,15 @@ set of free units, in this order:
    bisected at once, near-linear), each engine the other's fallback, all within
    ``generator.search_seconds`` (plus ``search_seconds_per_1000_units``); parts of at
    most ``exact.cover_units`` units get ``exact.cover_after_s`` of it, then the exact
-   cover (:func:`~beatgrid.gis.grids.cover.cover_partition`: the households covered by
-   connected candidate grids) within ``exact.cover_seconds``: a plan, or a proof
-   (``infeasible``; a unit in no candidate grid, or every cover tried); then the exact
    sweep (:class:`~beatgrid.gis.grids.sweep.Sweep`, a dynamic programme over the
-   partitions of a short frontier; ``exact.sweep_first_seconds`` of it before the
-   cover, ``exact.sweep_seconds`` more after, each going on where the last stopped): a
-   proof (``infeasible``), or the knowledge that a plan exists (and, when steps 3 and 4
-   decide nothing either, ``exact.sweep_last_seconds`` more as the last resort);
+   partitions of a short frontier: ``exact.sweep_first_seconds`` of it, and on the
+   final units ``exact.sweep_seconds`` more, each slice going on where the last
+   stopped): a proof (``infeasible``), or the knowledge that a plan exists; then the
+   exact cover (:func:`~beatgrid.gis.grids.cover.cover_partition`: the households
+   covered by connected candidate grids) within ``exact.cover_seconds``: a plan, or a
+   proof (``infeasible``; a unit in no candidate grid, or every cover tried); when
+   steps 3 and 4 decide nothing either, the sweep goes on for
+   ``exact.sweep_last_seconds`` as the last resort;
 3. the exhaustive constructive search (:func:`~beatgrid.gis.grids.grow.grow_partition`,
    grid by grid) within ``generator.grow_seconds``: a plan, or a proof when it runs to
    the end (``infeasible``); big communities of lumpy units (median households of a unit
@@ -168,6 +169,8 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
 
     if small:  # a short sweep first: most proofs take it a fraction of a second
         swept = sweep(float(exact_cfg.get("sweep_first_seconds", 0.5)))
+        if swept.status == "limit" and thorough:  # on the final units the rest, before the
+            swept = sweep(float(exact_cfg.get("sweep_seconds", 3.0)))  # cover looks for plans
         if swept.status == "infeasible" and not thorough:  # to building cells, at once
             return PartPlan([nodes], SEARCH_LIMIT, f"no plan in [{band.lo}, {band.hi}] on "
                             f"these {n} street blocks (the exact sweep)")
@@ -190,13 +193,6 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
         if covered.complete and thorough:
             detail = f"{covered.detail} ({counts} fit the {total:.0f} households)"
             return unplanned(INFEASIBLE, detail)
-        if thorough and not plan_exists:  # the whole sweep when the short one did not end
-            swept = sweep(float(exact_cfg.get("sweep_seconds", 3.0)))
-            if swept.status == "infeasible":
-                detail = _sweep_detail(swept, n, band, counts, total)
-                return unplanned(INFEASIBLE, detail)
-            if swept.status == "feasible":
-                plan_exists = True
     if not thorough:
         detail = (f"{total:.0f} households, {counts} fit, but the search found no plan in "
                   f"[{band.lo}, {band.hi}] on street blocks")
