@@ -1,4 +1,4 @@
-"""Benchmark: basic grids against spopt max-p and GerryChain, on four families of units.
+"""Benchmark: basic grids against spopt max-p and GerryChain, on five families of units.
 
 Every family is planned by BeatGrid, spopt ``MaxPHeuristic`` and GerryChain
 ``recursive_tree_part`` on the **same atomic units** (street blocks and building cells,
@@ -17,6 +17,12 @@ method over ``--timeout`` seconds is stopped and reported as such):
 ``sample``
     issue 3: the generated sample district with its communities merged into one region
     (about ``--units`` units);
+``narrow``
+    issue 10: the sample project (``sample-geodata/ningbo-jiangbei.gpkg``, 12
+    communities) in the narrow bands [300, 360] and [380, 420] (target the middle):
+    where a plan exists BeatGrid must find it, where none does it must prove it
+    (``infeasible`` or ``no_grid_count_fits`` in the reasons, never ``search_limit``),
+    in seconds;
 ``million``
     the whole generated sample of ``--households`` (1,000,000) households, 400
     communities, planned from the layers by ``generate_grids(..., workers=2)`` (units
@@ -41,6 +47,7 @@ Usage::
     .venv/bin/python benchmarks/bench_grids.py --families big --sizes 2000,8000,32000
     .venv/bin/python benchmarks/bench_grids.py --families large --methods beatgrid
     .venv/bin/python benchmarks/bench_grids.py --families million
+    .venv/bin/python benchmarks/bench_grids.py --families narrow
     .venv/bin/python benchmarks/bench_grids.py --json grids.json
 """
 
@@ -102,6 +109,14 @@ def family_sample(n_units: int, seed: int):
                               geometry=[shapely.union_all(comm.geometry.values)], crs=comm.crs)
     layers = {"communities": region, "streets": d["streets"],
               "buildings": d["buildings"].assign(community_id="R"), "estates": d["estates"]}
+    return layers, _units(layers)
+
+
+def family_narrow():
+    from beatgrid.gis import Project
+
+    path = Path(__file__).resolve().parents[1] / "sample-geodata" / "ningbo-jiangbei.gpkg"
+    layers = Project.open(path).read(["communities", "streets", "buildings", "estates"])
     return layers, _units(layers)
 
 
@@ -303,8 +318,8 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def compare(name, layers, units, args, out):
-    settings = default_config().grids
+def compare(name, layers, units, args, out, settings=None):
+    settings = default_config().grids if settings is None else settings
     band = band_from_settings(settings)
     u = units.units
     print(f"\n## {name}: {len(u):,} units ({(u['kind'] == 'cell').sum():,} building cells), "
@@ -357,8 +372,8 @@ def part_million(args, out):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--families", default="big,large,sample,million",
-                   help="comma-separated: big, large, sample, million")
+    p.add_argument("--families", default="big,large,sample,narrow,million",
+                   help="comma-separated: big, large, sample, narrow, million")
     p.add_argument("--sizes", default="2000,8000,32000", help="buildings of the big family")
     p.add_argument("--communities", type=int, default=40, help="communities of the large family")
     p.add_argument("--units", type=int, default=8000, help="units of the sample family")
@@ -392,6 +407,12 @@ def main(argv=None) -> int:
     if "sample" in families:
         layers, units = family_sample(args.units, args.seed)
         compare("sample district as one region", layers, units, args, out)
+    if "narrow" in families:
+        layers, units = family_narrow()
+        for lo, hi in ((300, 360), (380, 420)):
+            settings = default_config().replace(grids={"band": {
+                "min_households": lo, "max_households": hi, "target_households": (lo + hi) // 2}})
+            compare(f"sample in [{lo}, {hi}]", layers, units, args, out, settings.grids)
     if "million" in families:
         part_million(args, out)
     if args.json:
