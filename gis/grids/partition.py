@@ -150,7 +150,10 @@ def generate_grids(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame | No
     grid_reason: list[str] = []
     grid_prev: list[Any] = []
     issues: list[Issue] = []
+    wanted = None if community_ids is None else {str(c) for c in community_ids}
     for cid in units.community_ids():
+        if wanted is not None and str(cid) not in wanted:  # units given for more of them
+            continue
         rng = community_rng(seed, cid)
         idx_c = units.of_community(cid)
         prev_c = prev_unit[idx_c] if prev_unit is not None else None

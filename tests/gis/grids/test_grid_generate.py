@@ -301,3 +301,20 @@ def test_parallel_plan_equals_serial_plan():
         two.grids.sort_values("id")["households"].tolist()
     assert len(two.units.units) == len(one.units.units)
     assert (two.units.buildings["unit"] >= 0).all()
+
+
+def test_community_ids_honoured_with_units_given():
+    # units built for the whole district, a plan asked for one community: only its
+    # grids (before, every community of the units was planned)
+    from beatgrid.gis.grids.units import build_units
+
+    layers = make_district(rows=1, cols=2, seed=3)
+    units = build_units(layers["communities"], layers["streets"], layers["buildings"])
+    cids = sorted(units.units["community_id"].unique())
+    assert len(cids) >= 2
+    plan = generate_grids(layers["communities"], layers["streets"], layers["buildings"],
+                          units=units, community_ids=[cids[0]])
+    assert set(plan.grids["community_id"]) == {cids[0]}
+    mine = layers["buildings"]["community_id"] == cids[0]
+    assert plan.building_grid[mine].notna().all() and plan.building_grid[~mine].isna().all()
+    assert int(plan.grids["households"].sum()) == int(layers["buildings"].loc[mine, "households"].sum())
