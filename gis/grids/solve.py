@@ -157,23 +157,29 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
             return _reasoned(closest, reason, detail)
         return _closest(g, nodes, ks[0], band, rng, gen, reason, detail)
 
+    def to_cells(detail: str) -> PartPlan:
+        """A first pass's answer: the caller plans the part again on building cells, so no
+        closest plan is built (it took the search's whole time again, to be thrown away)."""
+        return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
+            PartPlan([nodes], SEARCH_LIMIT, detail)
+
     plan_exists = False
-    sweeper: list[Sweep] = []  # one sweep of the part, resumed by each call
+    # one exact sweep of a small part, each slice going on where the last one stopped
+    sweeper = Sweep(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
+                    max_states=int(exact_cfg.get("sweep_states", 400_000))) if small else None
 
     def sweep(seconds: float) -> SweepResult:
         """The part's exact sweep, for ``seconds`` more of CPU time."""
-        if not sweeper:
-            sweeper.append(Sweep(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
-                                 max_states=int(exact_cfg.get("sweep_states", 400_000))))
-        return sweeper[0].run(deadline=time.process_time() + seconds)
+        assert sweeper is not None
+        return sweeper.run(deadline=time.process_time() + seconds)
 
     if small:  # a short sweep first: most proofs take it a fraction of a second
         swept = sweep(float(exact_cfg.get("sweep_first_seconds", 0.5)))
         if swept.status == "limit" and thorough:  # on the final units the rest, before the
             swept = sweep(float(exact_cfg.get("sweep_seconds", 3.0)))  # cover looks for plans
         if swept.status == "infeasible" and not thorough:  # to building cells, at once
-            return PartPlan([nodes], SEARCH_LIMIT, f"no plan in [{band.lo}, {band.hi}] on "
-                            f"these {n} street blocks (the exact sweep)")
+            return to_cells(f"no plan in [{band.lo}, {band.hi}] on these {n} street blocks "
+                            "(the exact sweep)")
         if swept.status == "infeasible":
             # a short cover names the unit no grid can hold, when one is the reason
             named = _cover(g, nodes, band, real, exact_cfg,
@@ -185,7 +191,6 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
                       _sweep_detail(swept, n, band, counts, total))
             return unplanned(INFEASIBLE, detail)
         plan_exists = swept.status == "feasible"
-    if small:
         covered = _cover(g, nodes, band, real, exact_cfg,  # plans only: half the time
                          float(exact_cfg.get("cover_seconds", 3.0)) * (1.0 if thorough else 0.5))
         if covered.labels is not None:
@@ -194,12 +199,8 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
             detail = f"{covered.detail} ({counts} fit the {total:.0f} households)"
             return unplanned(INFEASIBLE, detail)
     if not thorough:
-        detail = (f"{total:.0f} households, {counts} fit, but the search found no plan in "
-                  f"[{band.lo}, {band.hi}] on street blocks")
-        # the caller plans the part again on building cells: no closest plan is built
-        # for a first pass (it took the search's whole time again, to be thrown away)
-        return _reasoned(closest, SEARCH_LIMIT, detail) if closest is not None else \
-            PartPlan([nodes], SEARCH_LIMIT, detail)
+        return to_cells(f"{total:.0f} households, {counts} fit, but the search found no plan "
+                        f"in [{band.lo}, {band.hi}] on street blocks")
     # the exhaustive constructive search: a plan, or a proof when it ran to the end
     grow_s = float(gen.get("grow_seconds", 5.0))
     grown = grow_partition(g, lo=band.lo, hi=band.hi, nodes=nodes, edges=real,
@@ -235,7 +236,7 @@ def solve_part(g: UnitGraph, nodes: np.ndarray, *, band: Band, settings: Mapping
     else:
         detail += f" ({n} units: too many for the exact model, exact.max_units)"
     last = float(exact_cfg.get("sweep_last_seconds", 30.0))
-    if small and not plan_exists and last > 0:
+    if sweeper is not None and not plan_exists and last > 0:
         # the last resort, when nothing cheaper decided: the sweep again, for longer
         swept = sweep(last)
         if swept.status == "infeasible":

@@ -224,9 +224,10 @@ def _sweep(adj: list[set[int]], h: list[float], order: list[int], lo: float, hi:
     frontier: list[int] = []
     visited = 0
     for i, v in enumerate(order):
+        grown = frontier + [v]
         step = _Step(back=[k for k, u in enumerate(frontier) if u in adj[v]],
-                     keep=[k for k, u in enumerate(frontier + [v]) if last[u] != i],
-                     drop=[k for k, u in enumerate(frontier + [v]) if last[u] == i],
+                     keep=[k for k, u in enumerate(grown) if last[u] != i],
+                     drop=[k for k, u in enumerate(grown) if last[u] == i],
                      h=h[v], lo=lo, hi=hi, slack=slack)
         found: list[_States] = []
         for c in range(0, len(states.spent), CHUNK):
@@ -242,7 +243,7 @@ def _sweep(adj: list[set[int]], h: list[float], order: list[int], lo: float, hi:
         if len(states.spent) > max_states:
             yield "limit", visited, len(states.spent)
             return
-        frontier = [(frontier + [v])[k] for k in step.keep]
+        frontier = [grown[k] for k in step.keep]
     yield "feasible", visited, len(states.spent)
 
 

@@ -108,20 +108,6 @@ def test_sweep_goes_on_where_it_stopped():
     assert whole.states > 0 and sliced.run().states == whole.states  # decided: no more work
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
-@given(lattice=SMALL_LATTICES, band=st.sampled_from(BANDS))
-def test_sweep_with_every_hash_colliding_still_exact(lattice, band):
-    # the states are deduplicated by a 64-bit hash of their rows, checked row by row; a
-    # hash of zeros makes every row collide and sends each step to the exact grouping
-    g = small_lattice(**lattice)
-    if g.h.sum() == 0:
-        return
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sweep_module, "_MIX", np.zeros(8, dtype=np.uint64))
-        r = sweep_feasible(g, lo=band[0], hi=band[1])
-    assert r.status == ("feasible" if brute_force_feasible(g, *band) else "infeasible")
-
-
 def test_sweep_hash_collisions_grouped_exactly():
     g = lattice_graph(4, 5, households=[100, 0, 90, 0, 120] * 4)
     hashed = sweep_feasible(g, lo=300, hi=330)
@@ -166,13 +152,19 @@ def test_big_buildings_community_proven(sweep_first, proofs):
         layers["buildings"].loc[plan.building_grid.notna(), "households"].sum())
 
 
+@pytest.mark.parametrize("colliding", [False, True])
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(lattice=SMALL_LATTICES, band=st.sampled_from(BANDS))
-def test_sweep_agrees_with_brute_force(lattice, band):
+def test_sweep_agrees_with_brute_force(lattice, band, colliding):
+    # the states are deduplicated by a 64-bit hash of their rows, checked row by row; a
+    # hash of zeros (``colliding``) makes every row collide: each step grouped exactly
     g = small_lattice(**lattice)
     if g.h.sum() == 0:
         return
-    r = sweep_feasible(g, lo=band[0], hi=band[1])
+    with pytest.MonkeyPatch.context() as mp:
+        if colliding:
+            mp.setattr(sweep_module, "_MIX", np.zeros(8, dtype=np.uint64))
+        r = sweep_feasible(g, lo=band[0], hi=band[1])
     assert r.status == ("feasible" if brute_force_feasible(g, *band) else "infeasible")
 
 
