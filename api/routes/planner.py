@@ -8,9 +8,13 @@
                                             the household band of a grid (viewer)
 ``GET /planner/plans/{id}/units``           the plan's units in a compact form: their
                                             grid, households, buildings and polygons
-                                            (integer offsets of 1e-6 degree); the page's
-                                            first render (viewer). ``?geometry=false``:
-                                            the grids only
+                                            (integer offsets of 1e-6 degree): what the
+                                            page paints with (viewer).
+                                            ``?geometry=false``: the grids only
+``GET /planner/plans/{id}/units/tiles/      the same units as Mapbox Vector Tiles (layer
+{z}/{x}/{y}``                               ``units``, attribute ``unit``), what the map
+                                            draws: zooms 0 to ``[tiles]
+                                            units_max_zoom``; cut once and kept (viewer)
 ==========================================  ===============================================
 
 The page edits plans through the plans API (``/plans``, :mod:`beatgrid.api.routes.plans`)
@@ -35,11 +39,15 @@ True
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from importlib import resources
 from typing import Annotated, Any
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -54,6 +62,9 @@ from beatgrid.api.deps import ProjectDep, known_params
 from beatgrid.api.errors import COMMON_ERRORS, error_responses
 from beatgrid.api.rendering import json_default
 from beatgrid.gis.errors import NotFoundError
+from beatgrid.gis.tiles.grid import check_tile
+from beatgrid.gis.tiles.mvt import MVT_MEDIA_TYPE, TileLayer, decode_tile
+from beatgrid.gis.tiles.settings import default_tile_settings
 
 router = APIRouter(tags=["planner"], responses=error_responses(*COMMON_ERRORS))
 
@@ -156,15 +167,18 @@ def setup(app: FastAPI) -> None:
                         include_in_schema=False, dependencies=_NONE)
     app.include_router(files)
     app.state.planner_units = UnitShapes()
+    app.state.planner_unit_tiles = UnitTiles(default_tile_settings())
 
 
 @router.get("/planner/settings", dependencies=_NONE)
 def planner_settings(principal: Reader, project: ProjectDep) -> dict[str, Any]:
     """What the planner needs besides the plans API: the household band of a basic grid
-    (``grids`` settings), to judge the totals it shows before the service answers."""
+    (``grids`` settings), to judge the totals it shows before the service answers, and
+    the deepest zoom of the units' tiles (``tiles`` settings)."""
     band = project.plans.band
     return {"band": {"min_households": int(band.lo), "max_households": int(band.hi),
-                     "target_households": float(band.target)}}
+                     "target_households": float(band.target)},
+            "units_max_zoom": int(default_tile_settings()["tiles"]["units_max_zoom"])}
 
 
 class UnitShapes:
@@ -243,3 +257,93 @@ def planner_units(plan_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Re
     if geometry:
         text = text[:-1] + ", " + request.app.state.planner_units.text(editor.units) + "}"
     return Response(text, media_type="application/json")
+
+
+class UnitTiles:
+    """Vector tiles of the units of a few communities: layer ``units``, one feature per
+    unit with its number in ``unit`` (the numbers of ``GET /plans/{id}/units``), cut with
+    the ``[tiles]`` settings' extent, buffer and simplification (the map's own tiling of
+    10,000 units in the browser took it a second). Each tile is cut once per built units
+    and kept (the last ``cache_tiles``).
+
+    Examples
+    --------
+    >>> from beatgrid.gis import Project
+    >>> units = Project.open("sample-geodata/ningbo-jiangbei.gpkg").plans.units("C05")
+    >>> tiles = UnitTiles(default_tile_settings())
+    >>> features = decode_tile(tiles.tile(units, 13, 6862, 3382))["units"]["features"]
+    >>> len(features) == len(units.units), sorted(f["properties"]["unit"] for f in features)[:3]
+    (True, [0, 1, 2])
+    >>> tiles.tile(units, 13, 6862, 3382) is tiles.tile(units, 13, 6862, 3382)
+    True
+    """
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self.settings = settings["tiles"]
+        self._layers: dict[int, tuple[Any, TileLayer, int]] = {}
+        self._tiles: OrderedDict[tuple[int, int, int, int], bytes] = OrderedDict()
+        self._serial = itertools.count()
+        self._lock = threading.Lock()
+
+    def layer(self, units: Any) -> tuple[TileLayer, int]:
+        """The units ready for tiling, and the serial number their tiles are kept under."""
+        with self._lock:
+            kept = self._layers.get(id(units))
+            if kept is not None and kept[0] is units:
+                return kept[1], kept[2]
+        u = units.units
+        frame = gpd.GeoDataFrame({"unit": np.arange(len(u))}, geometry=u.geometry.values,
+                                 crs=u.crs)
+        layer = TileLayer.build("units", frame, properties=["unit"])
+        with self._lock:
+            if len(self._layers) >= UNITS_KEPT:
+                self._layers.pop(next(iter(self._layers)))
+            serial = next(self._serial)
+            self._layers[id(units)] = (units, layer, serial)
+        return layer, serial
+
+    def tile(self, units: Any, z: int, x: int, y: int) -> bytes:
+        """The encoded tile ``z/x/y`` of ``units`` (an
+        :class:`~beatgrid.gis.grids.units.AtomicUnits`).
+
+        Raises
+        ------
+        InputError
+            ``z`` is above ``[tiles] units_max_zoom``.
+        NotFoundError
+            ``x`` or ``y`` is outside the tile matrix at ``z``.
+        """
+        check_tile(z, x, y, max_zoom=int(self.settings["units_max_zoom"]))
+        layer, serial = self.layer(units)
+        key = (serial, z, x, y)
+        with self._lock:
+            data = self._tiles.get(key)
+            if data is not None:
+                self._tiles.move_to_end(key)
+                return data
+        data = layer.tile(z, x, y, extent=int(self.settings["extent"]),
+                          buffer=int(self.settings["buffer"]),
+                          simplify=float(self.settings["simplify"]))
+        with self._lock:
+            self._tiles[key] = data
+            while len(self._tiles) > max(1, int(self.settings["cache_tiles"])):
+                self._tiles.popitem(last=False)
+        return self._tiles.get(key, data)
+
+
+@router.get("/planner/plans/{plan_id}/units/tiles/{z}/{x}/{y}", dependencies=_NONE,
+            response_class=Response,
+            responses={200: {"content": {MVT_MEDIA_TYPE: {}},
+                             "description": "a Mapbox Vector Tile"}})
+def planner_unit_tile(plan_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                      z: Annotated[int, Path(ge=0, le=24, description="zoom level")],
+                      x: Annotated[int, Path(ge=0, le=2**24 - 1, description="column")],
+                      y: Annotated[int, Path(ge=0, le=2**24 - 1, description="row")],
+                      request: Request, principal: Reader, project: ProjectDep) -> Response:
+    """One vector tile of the plan's units (:class:`UnitTiles`): what the page's map
+    draws, coloured by the page (MapLibre feature state) from ``GET
+    /planner/plans/{id}/units``. Never kept by the browser: the units of a plan change
+    when its community's streets or buildings do."""
+    units = project.plans.editor(plan_id).units
+    data = request.app.state.planner_unit_tiles.tile(units, z, x, y)
+    return Response(data, media_type=MVT_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})

@@ -137,6 +137,26 @@ def _keep_dimension(geom: shapely.Geometry, dim: int) -> shapely.Geometry | None
     return shapely.multipoints(parts)
 
 
+def _repaired(geoms: np.ndarray, dim: int) -> np.ndarray:
+    """``geoms`` (an object array, changed in place) with the invalid ones made valid:
+    parts that collapsed are dropped, the rest kept as they are."""
+    bad = ~(shapely.is_valid(geoms) | shapely.is_missing(geoms))
+    if bad.any():
+        geoms[bad] = [_keep_dimension(g, dim) for g in shapely.make_valid(
+            geoms[bad], method="structure", keep_collapsed=False)]
+    return geoms
+
+
+def _clipped(geoms: np.ndarray, bounds: tuple[float, float, float, float]) -> np.ndarray:
+    """``geoms`` clipped to the rectangle ``bounds``: GEOS's fast rectangle clip, or, when
+    it refuses a valid polygon (a spike folding back onto itself breaks it), the full
+    intersection."""
+    try:
+        return np.asarray(shapely.clip_by_rect(geoms, *bounds), dtype=object)
+    except shapely.errors.GEOSException:
+        return np.asarray(shapely.intersection(geoms, shapely.box(*bounds)), dtype=object)
+
+
 @dataclass(frozen=True)
 class TileLayer:
     """A layer ready for tiling: EPSG:3857 geometries, their STRtree and attribute values.
@@ -167,8 +187,11 @@ class TileLayer:
             np.asarray(frame.geometry.array, dtype=object)
         geoms = geoms.copy()
         geoms[shapely.is_empty(geoms)] = None
+        dimension = _dimension(geoms)
+        # valid where stored, some cross themselves once reprojected: repaired
+        geoms = _repaired(geoms, dimension)
         return cls(name=name, geometries=geoms, tree=shapely.STRtree(geoms),
-                   values=tile_values(frame, properties), dimension=_dimension(geoms))
+                   values=tile_values(frame, properties), dimension=dimension)
 
     def rows(self, z: int, x: int, y: int, *, extent: int, buffer: int) -> np.ndarray:
         """Row numbers (ascending) of the features touching the tile widened by ``buffer``.
@@ -194,9 +217,10 @@ class TileLayer:
         if simplify > 0 and self.dimension > 0 and len(geoms):
             geoms = shapely.simplify(geoms, simplify * tile_resolution(z, extent=extent),
                                      preserve_topology=True)
+            geoms = _repaired(geoms, self.dimension)  # a clip of an invalid one fails
         x0, y0, x1, y1 = tile_bounds(z, x, y)
         wide = tile_bounds(z, x, y, margin=buffer / extent)
-        geoms = shapely.clip_by_rect(geoms, *wide) if self.dimension > 0 else geoms
+        geoms = _clipped(geoms, wide) if self.dimension > 0 else geoms
         scale = np.array([extent / (x1 - x0), extent / (y1 - y0)])
         origin = np.array([x0, y0])
         geoms = shapely.transform(geoms, lambda c: np.rint((c - origin) * scale))
@@ -209,10 +233,7 @@ class TileLayer:
             size = shapely.area(geoms) if self.dimension == 2 else shapely.length(geoms)
             geoms = np.asarray(geoms, dtype=object)
             geoms[~(size > 0)] = None  # collapsed onto the grid
-            bad = ~(shapely.is_valid(geoms) | shapely.is_missing(geoms))
-            if bad.any():  # parts that collapsed are dropped, the rest kept as it is
-                geoms[bad] = [_keep_dimension(g, self.dimension) for g in shapely.make_valid(
-                    geoms[bad], method="structure", keep_collapsed=False)]
+            geoms = _repaired(geoms, self.dimension)
             geoms = shapely.remove_repeated_points(geoms)
             if self.dimension == 2:
                 geoms = shapely.orient_polygons(geoms, exterior_cw=True)

@@ -96,6 +96,8 @@ def check_tile_settings(data: Mapping[str, Any], source: str) -> None:
                           fix=f"give a number from 0 to 64 (default {t0['simplify']})")
     _whole(source, "tiles.cache_tiles", tiles["cache_tiles"], 0, 1_000_000,
            t0["cache_tiles"])
+    _whole(source, "tiles.units_max_zoom", tiles["units_max_zoom"], 0, MAX_ZOOM,
+           t0["units_max_zoom"])
     if tiles["tile_matrix_set"] != TILE_MATRIX_SET:
         raise PolicyError(f"{source}: 'tiles.tile_matrix_set' has value "
                           f"{shown(tiles['tile_matrix_set'])}: only {TILE_MATRIX_SET!r} is "

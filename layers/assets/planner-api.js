@@ -43,6 +43,13 @@ export class Api {
     return h;
   }
 
+  /** A request the map makes itself (its tiles): the token added when it goes to the
+   *  service (MapLibre's ``transformRequest``). */
+  authorise(url) {
+    if (!this.token || new URL(url, location.href).origin !== location.origin) return { url };
+    return { url, headers: { Authorization: "Bearer " + this.token } };
+  }
+
   /** One request: ``{status, body, etag}``; throws ApiError for a refusal. */
   async request(method, url, { body, ifMatch, raw } = {}) {
     const headers = this.headers();

@@ -76,9 +76,10 @@ export async function openCompare(api, S, { say }) {
   const draftUnits = new Units({ type: "FeatureCollection", features: S.units.fc.features.map((f) => ({
     type: "Feature", id: f.id, geometry: f.geometry, properties: { ...f.properties } })) }, S.units.bbox);
   draftUnits.grid = S.units.grid.slice();
+  draftUnits.planId = S.units.planId;
   const colourOf = (m) => (g) => (m.has(g) ? m.get(g) : -1);
   for (const [map, units, cols] of [[maps[0], draftUnits, S.colours], [maps[1], pub, colours]]) {
-    showUnits(map, units, colourOf(cols), "units-");
+    showUnits(map, units, colourOf(cols));
     boundary(map, S);
     diffLayer(map, diff);
     map.resize();

@@ -10,7 +10,7 @@
  */
 
 import { t, fmt } from "./planner-i18n.js";
-import { PALETTE } from "./planner-map.js";
+import { PALETTE, setUnitState } from "./planner-map.js";
 
 export class Editor {
   constructor(api, S, hooks) {
@@ -40,7 +40,7 @@ export class Editor {
       onAdd: (units) => {
         const target = this.target(S.mode);
         const c = target && S.colours.has(target) ? S.colours.get(target) : -1;
-        for (const i of units) S.map.setFeatureState({ source: "units", id: i }, { c, pend: 1 });
+        for (const i of units) setUnitState(S.map, i, { c, pend: 1 });
       },
       onEnd: (stroke) => this.endStroke(stroke),
       onCancel: (stroke) => { this.revertLocal(stroke.units); this.skipped = new Set(); },
@@ -51,7 +51,7 @@ export class Editor {
     const S = this.S;
     for (const i of units) {
       const g = S.units.grid[i];
-      S.map.setFeatureState({ source: "units", id: i }, { c: this.h.view.colour(g), pend: 0 });
+      setUnitState(S.map, i, { c: this.h.view.colour(g), pend: 0 });
     }
   }
 
@@ -128,7 +128,7 @@ export class Editor {
         const plan = await this.api.change(S.plan.id, "move", S.version, body);
         const agree = this.agrees(plan);
         this.h.adopt(plan, { touched: [...touched] });
-        for (const i of units) S.map.setFeatureState({ source: "units", id: i }, { pend: 0 });
+        for (const i of units) setUnitState(S.map, i, { pend: 0 });
         if (!agree) this.h.recolour(await this.reloadUnits());
         record.ok = true;
         afterPaint(() => {

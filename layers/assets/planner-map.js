@@ -1,14 +1,16 @@
 /* BeatGrid planner: the map (MapLibre GL JS, served by the service; no basemap needed).
  *
- * The community's units are one GeoJSON source (promoteId "unit"). Everything that
- * changes while painting goes through feature state, never through new data, so a
- * stroke repaints only the units it touched:
+ * The community's units are drawn from the service's vector tiles of the plan's units
+ * (GET /planner/plans/{id}/units/tiles/{z}/{x}/{y}: layer "units", promoteId "unit"),
+ * cut once on the server: the map's worker only decodes them, instead of cutting
+ * 10,000 polygons sent to it from the page. Their colours and marks are feature state,
+ * set from the page's copy of the plan (``Units``, from GET /planner/plans/{id}/units),
+ * so a stroke repaints only the units it touched:
  *   c     colour index of the unit's grid (-1: unassigned)
  *   pend  1 while the unit is in a stroke not yet answered
  *   bad   1 when the unit's grid breaks a rule (hatched)
- * (drawn at first from the properties ``c0`` and ``b0``, the only ones sent to MapLibre:
- * the first render draws the colours, the hatch follows in the next frames). The outlines of the
- * selected and locked grids are a small source of only those units.
+ * A unit without state (its colour not set yet) is not drawn. The outlines of the
+ * selected and locked grids are a small GeoJSON source of only those units.
  * The project's streets, buildings and the community boundary are the background;
  * a raster basemap (URL template) is optional.
  */
@@ -20,8 +22,23 @@ export const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "
 export const UNASSIGNED = "#d4d4d4";
 /** Unit outlines closer than this (degrees, about 15 m) make their grids neighbours. */
 const NEIGHBOUR_EPS = 0.00015;
-/** Tile buffer of the units' source (of 8192 per tile: 2 px at 512 px a tile). */
-const UNITS_TILE_BUFFER = 32;
+/** Below this zoom the units are drawn without their white outlines: a community seen
+ *  whole shows its grids' colours, not a mesh of 10,000 outlines (which cost the
+ *  software renderer of a machine without a GPU a third of a second per frame). */
+const UNIT_OUTLINE_ZOOM = 15;
+/** Deepest zoom of the units' tiles (the service's ``[tiles] units_max_zoom``, from
+ *  GET /planner/settings: ``setUnitsMaxZoom``); deeper zooms draw these, overzoomed. */
+let unitsMaxZoom = 16;
+/** Decorates the map's own requests (the units' tiles): the signed-in user's token. */
+let authorise = (url) => ({ url });
+
+export function setUnitsMaxZoom(z) { if (Number.isInteger(z)) unitsMaxZoom = z; }
+export function setRequestAuth(fn) { authorise = fn; }
+
+/** The feature state of unit ``i`` on ``map`` (its colour, hatch, pending stroke). */
+export function setUnitState(map, i, state) {
+  map.setFeatureState({ source: "units", sourceLayer: "units", id: i }, state);
+}
 /** Most grid labels drawn at once (the rest appear when zoomed in). */
 export const MAX_LABELS = 250;
 
@@ -93,7 +110,9 @@ export class Units {
         geometry: polys.length === 1 ? { type: "Polygon", coordinates: polys[0] }
           : { type: "MultiPolygon", coordinates: polys } };
     }
-    return new Units({ type: "FeatureCollection", features }, bbox);
+    const units = new Units({ type: "FeatureCollection", features }, bbox);
+    units.planId = c.plan_id;
+    return units;
   }
 
   /** Unit numbers of each grid: Map grid_id -> array (null key: unassigned). */
@@ -238,18 +257,18 @@ const colourExpr = (key) => ["match", ["coalesce", key, -1],
 const on = (name) => ["==", ["coalesce", ["feature-state", name], 0], 1];
 
 export function unitLayers(prefix, source, { opacity = 0.72 } = {}) {
-  // two layers over every unit, with the same filter and layout: MapLibre builds one
-  // bucket for both (the work of drawing 10,000 units is paid once); the hatch shows
-  // where the state (or the property ``b0``) ``bad`` is 1 (added after the fill:
-  // addUnitHatch)
-  const bad = ["==", ["coalesce", ["feature-state", "bad"], ["get", "b0"], 0], 1];
+  // two layers over every unit: the fill (white outlines from UNIT_OUTLINE_ZOOM), and
+  // the hatch where the state ``bad`` is 1 (added after the fill is on screen:
+  // addUnitHatch); a unit whose colour is not set yet is not drawn
+  const common = { source, "source-layer": "units" };
   return [
-    { id: prefix + "fill", type: "fill", source, paint: {
-      "fill-color": colourExpr(["coalesce", ["feature-state", "c"], ["get", "c0"]]),
+    { id: prefix + "fill", type: "fill", ...common, paint: {
+      "fill-color": colourExpr(["feature-state", "c"]),
       "fill-outline-color": "#ffffff",
-      "fill-opacity": ["case", on("pend"), 0.95, opacity] } },
-    { id: prefix + "hatch", type: "fill", source, paint: {
-      "fill-pattern": "bg-hatch", "fill-opacity": ["case", bad, 1, 0] } },
+      "fill-antialias": ["step", ["zoom"], false, UNIT_OUTLINE_ZOOM, true],
+      "fill-opacity": ["case", ["==", ["feature-state", "c"], null], 0, on("pend"), 0.95, opacity] } },
+    { id: prefix + "hatch", type: "fill", ...common, paint: {
+      "fill-pattern": "bg-hatch", "fill-opacity": ["case", on("bad"), 1, 0] } },
   ];
 }
 
@@ -287,6 +306,7 @@ export function createMap(container, { bounds, basemap, interactive = true } = {
     fitBoundsOptions: { padding: 20 }, attributionControl: false, dragRotate: false,
     pitchWithRotate: false, touchPitch: false, maxZoom: 20, interactive, boxZoom: false,
     doubleClickZoom: false, fadeDuration: 0,
+    transformRequest: (url) => authorise(url),
   });
   if (interactive) {
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
@@ -318,30 +338,39 @@ export function addBackground(map) {
     paint: { "line-color": "#111111", "line-width": 2.6, "line-dasharray": [4, 2] } });
 }
 
-/** Units of a plan on a map (replacing the ones shown): colours in ``c0``, the hatch
- *  (``badOf(grid)`` true) in ``b0``. Only the unit number and these go to MapLibre (its
- *  worker gets a copy of every feature: the fewer properties, the sooner drawn). */
-export function showUnits(map, units, colourOf, prefix = "units-", badOf = null) {
-  const features = new Array(units.n);
-  for (let i = 0; i < units.n; i++) {
-    const g = units.grid[i];
-    features[i] = { type: "Feature", geometry: units.features[i].geometry,
-      properties: { unit: i, c0: g === null ? -1 : colourOf(g), b0: g !== null && badOf && badOf(g) ? 1 : 0 } };
-  }
-  const fc = { type: "FeatureCollection", features };
+/** The URL template of the vector tiles of plan ``planId``'s units (absolute: MapLibre's
+ *  worker fetches them). */
+export function unitTiles(planId) {
+  return new URL(`/planner/plans/${planId}/units/tiles/{z}/{x}/{y}`, location.href).href
+    .replace(/%7B/g, "{").replace(/%7D/g, "}");
+}
+
+/** Units of a plan on a map (replacing the ones shown): the tiles of plan
+ *  ``units.planId``, each unit coloured ``colourOf(grid)`` and hatched where
+ *  ``badOf(grid)`` (feature state). */
+export function showUnits(map, units, colourOf, { badOf = null, prefix = "units-" } = {}) {
+  const url = unitTiles(units.planId);
   const src = map.getSource("units");
-  if (src) {
-    map.removeFeatureState({ source: "units" });
-    src.setData(fc);
+  if (src && src.tiles && src.tiles[0] === url) {
+    map.removeFeatureState({ source: "units", sourceLayer: "units" });
   } else {
-    // a small tile buffer: the units' fills need none beyond their outline, and
-    // MapLibre's default (128 of 8192) clips and draws every unit near a tile edge
-    // twice (a tenth faster first render for 10,000 units)
-    map.addSource("units", { type: "geojson", data: fc, promoteId: "unit", buffer: UNITS_TILE_BUFFER });
+    for (const layer of unitLayers(prefix, "units")) if (map.getLayer(layer.id)) map.removeLayer(layer.id);
+    if (src) map.removeSource("units");
+    map.addSource("units", { type: "vector", tiles: [url], maxzoom: unitsMaxZoom, promoteId: "unit" });
     // the fill now; the hatch once the fill is on screen (addUnitHatch): drawing both
     // at once made the first render of 10,000 units half a second later
     map.addLayer(unitLayers(prefix, "units")[0], unitsBefore(map));
   }
+  for (let i = 0; i < units.n; i++) {
+    const g = units.grid[i];
+    setUnitState(map, i, { c: g === null ? -1 : colourOf(g), bad: g !== null && badOf && badOf(g) ? 1 : 0 });
+  }
+}
+
+/** No units on the map (the plan closed). */
+export function hideUnits(map, prefix = "units-") {
+  for (const layer of unitLayers(prefix, "units")) if (map.getLayer(layer.id)) map.removeLayer(layer.id);
+  if (map.getSource("units")) map.removeSource("units");
 }
 
 /** The hatch over the units of grids breaking a rule (once, after the first render). */

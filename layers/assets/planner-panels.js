@@ -84,11 +84,20 @@ export class TotalsTable {
         write(from, to);
         setTimeout(() => next(to), 0);
       };
-      // after the next frames: the map's first render goes first
-      requestAnimationFrame(() => setTimeout(() => next(first), 0));
+      // after the next frame, or once the map is drawn when told to wait (``after``):
+      // the map's first render goes first
+      const wait = this.wait;
+      this.wait = null;
+      const go = () => setTimeout(() => next(first), 0);
+      if (wait) wait.then(go, go); else requestAnimationFrame(go);
     });
     return this.done;
   }
+
+  /** The next ``render`` writes the rows past the first screen only once ``promise``
+   *  settles (a plan opened: once its units are on the map, laying out 1,700 rows took
+   *  the main thread from the map's first frame). */
+  after(promise) { this.wait = promise; }
 
   /** (class, cells, key) of the row of grid ``g``. */
   rowHtml(view, g, row) {

@@ -6,7 +6,7 @@
  */
 
 import { t, lang, fmt } from "./planner-i18n.js";
-import { colourGrids, showUnits, addUnitHatch, empty, unitCollection, PALETTE } from "./planner-map.js";
+import { colourGrids, showUnits, addUnitHatch, empty, unitCollection, setUnitState, PALETTE } from "./planner-map.js";
 import { renderViolations } from "./planner-panels.js";
 
 export const $ = (id) => document.getElementById(id);
@@ -94,7 +94,7 @@ export function adopt(plan, { full = false, touched = null, changedUnits = null 
   if (S.shown !== S.units) {
     // a plan opened: its units drawn once with their colours; later only feature state;
     // the hatch and outlines follow once the units are on screen (openPlan)
-    showUnits(S.map, S.units, (g) => view.colour(g), "units-", (g) => S.badKinds.has(g));
+    showUnits(S.map, S.units, (g) => view.colour(g), { badOf: (g) => S.badKinds.has(g) });
     S.shown = S.units;
     S.hatched = badFlags();
     S.marked = new Set();
@@ -125,7 +125,7 @@ export function adopt(plan, { full = false, touched = null, changedUnits = null 
 export function recolour(list) {
   if (!S.units) return;
   const all = list || S.units.grid.map((g, i) => i);
-  for (const i of all) S.map.setFeatureState({ source: "units", id: i }, { c: view.colour(S.units.grid[i]), pend: 0 });
+  for (const i of all) setUnitState(S.map, i, { c: view.colour(S.units.grid[i]), pend: 0 });
 }
 
 /** Per unit, 1 when its grid breaks a rule (is hatched). */
@@ -145,7 +145,7 @@ export function updateOverlays(changed, oldBad) {
   addUnitHatch(S.map);  // (once: after the first render of the units)
   const now = badFlags();
   for (let i = 0; i < now.length; i++) {
-    if (now[i] !== S.hatched[i]) S.map.setFeatureState({ source: "units", id: i }, { bad: now[i] });
+    if (now[i] !== S.hatched[i]) setUnitState(S.map, i, { bad: now[i] });
   }
   S.hatched = now;
   const marked = (g) => g === S.selected || (S.byId.get(g) || {}).locked;

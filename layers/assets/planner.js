@@ -9,7 +9,7 @@
 import { Api } from "./planner-api.js";
 import { t, setLang, lang, LABELS } from "./planner-i18n.js";
 import { Units, createMap, whenLoaded, addBackground, addOverlays, GridLabels, geomBounds,
-  empty } from "./planner-map.js";
+  hideUnits, setRequestAuth, setUnitsMaxZoom } from "./planner-map.js";
 import { Brush } from "./planner-paint.js";
 import { TotalsTable } from "./planner-panels.js";
 import { Editor } from "./planner-edit.js";
@@ -75,6 +75,7 @@ async function start() {
   const [settings, stations, communities] = await Promise.all([
     api.get("/planner/settings"), api.get("/layers/stations"), api.get("/layers/communities")]);
   S.band = { lo: settings.band.min_households, hi: settings.band.max_households };
+  setUnitsMaxZoom(settings.units_max_zoom);
   S.stations = stations.features.map((f) => f.properties);
   S.communities = communities.features;
   fillStations();
@@ -178,7 +179,7 @@ function closePlan() {
   S.units = null;
   S.shown = null;
   S.byId = new Map();
-  if (S.map.getSource("units")) S.map.getSource("units").setData(empty());
+  hideUnits(S.map);
   S.labels.clear();
   S.table.render({ ...view, totals: [] });
   renderAll();
@@ -199,11 +200,13 @@ export async function openPlan(id) {
   S.eraseTo = null;
   location.hash = `c=${encodeURIComponent(plan.community_id)}&plan=${plan.id}`;
   await S.mapReady;
+  const drawn = new Promise((resolve) => S.map.once("idle", resolve));
+  S.table.after(drawn);
   adopt(plan, { full: true });
   if (!S.brush) makeBrush();
   S.brush.units = S.units;
   fillPlans();
-  await new Promise((resolve) => S.map.once("idle", resolve));
+  await drawn;
   performance.mark("units-drawn");
   const m = performance.measure("plan-to-units", "plan-open", "units-drawn");
   if (S.firstRenderMs === null) S.firstRenderMs = performance.now();
@@ -372,6 +375,7 @@ function boot() {
   const browser = (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
   S.basemap = q.get("basemap") || localStorage.getItem("beatgrid.planner.basemap") || "";
   if (q.get("basemap")) localStorage.setItem("beatgrid.planner.basemap", q.get("basemap"));
+  setRequestAuth((url) => api.authorise(url));
   S.map = createMap("map", { basemap: S.basemap });
   S.mapReady = whenLoaded(S.map).then(() => { addBackground(S.map); addOverlays(S.map); });
   S.labels = new GridLabels(S.map);
