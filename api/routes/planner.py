@@ -42,8 +42,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from typing import Annotated, Any
 
@@ -62,6 +61,7 @@ from beatgrid.api.deps import ProjectDep, known_params
 from beatgrid.api.errors import COMMON_ERRORS, error_responses
 from beatgrid.api.rendering import json_default
 from beatgrid.gis.errors import NotFoundError
+from beatgrid.gis.tiles.cache import TileCache
 from beatgrid.gis.tiles.grid import check_tile
 from beatgrid.gis.tiles.mvt import MVT_MEDIA_TYPE, TileLayer, decode_tile
 from beatgrid.gis.tiles.settings import default_tile_settings
@@ -171,36 +171,52 @@ def setup(app: FastAPI) -> None:
 
 
 @router.get("/planner/settings", dependencies=_NONE)
-def planner_settings(principal: Reader, project: ProjectDep) -> dict[str, Any]:
+def planner_settings(request: Request, principal: Reader, project: ProjectDep
+                     ) -> dict[str, Any]:
     """What the planner needs besides the plans API: the household band of a basic grid
     (``grids`` settings), to judge the totals it shows before the service answers, and
     the deepest zoom of the units' tiles (``tiles`` settings)."""
     band = project.plans.band
     return {"band": {"min_households": int(band.lo), "max_households": int(band.hi),
                      "target_households": float(band.target)},
-            "units_max_zoom": int(default_tile_settings()["tiles"]["units_max_zoom"])}
+            "units_max_zoom": int(request.app.state.planner_unit_tiles.settings["units_max_zoom"])}
 
 
-class UnitShapes:
-    """The encoded polygons of the units of a few communities (JSON text), made once per
-    built units (the plans book builds them once per stored state)."""
+class PerUnits:
+    """One value made per built units (an :class:`~beatgrid.gis.grids.units.AtomicUnits`)
+    for the last :data:`UNITS_KEPT` of them: the plans book builds the units once per
+    stored state, so a new state makes new units and a new value."""
 
     def __init__(self) -> None:
-        self._kept: dict[int, tuple[Any, str]] = {}
+        self._kept: dict[int, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
-    def text(self, units: Any) -> str:
-        """The JSON members ``origin``, ``coords``, ``rings``, ``polygons``, ``parts`` of
-        ``units`` (an :class:`~beatgrid.gis.grids.units.AtomicUnits`)."""
+    def get(self, units: Any, make: Callable[[Any], Any]) -> Any:
+        """The value kept for ``units``, made by ``make(units)`` the first time."""
         with self._lock:
             kept = self._kept.get(id(units))
             if kept is not None and kept[0] is units:
                 return kept[1]
-        text = encode_polygons(units.units.geometry.to_crs(4326).values)
+        value = make(units)
         with self._lock:
             if len(self._kept) >= UNITS_KEPT:
                 self._kept.pop(next(iter(self._kept)))
-            self._kept[id(units)] = (units, text)
+            self._kept[id(units)] = (units, value)
+        return value
+
+
+class UnitShapes:
+    """The encoded polygons of the units of a few communities (JSON text), made once per
+    built units."""
+
+    def __init__(self) -> None:
+        self._kept = PerUnits()
+
+    def text(self, units: Any) -> str:
+        """The JSON members ``origin``, ``coords``, ``rings``, ``polygons``, ``parts`` of
+        ``units`` (an :class:`~beatgrid.gis.grids.units.AtomicUnits`)."""
+        text: str = self._kept.get(
+            units, lambda u: encode_polygons(u.units.geometry.to_crs(4326).values))
         return text
 
 
@@ -264,7 +280,7 @@ class UnitTiles:
     unit with its number in ``unit`` (the numbers of ``GET /plans/{id}/units``), cut with
     the ``[tiles]`` settings' extent, buffer and simplification (the map's own tiling of
     10,000 units in the browser took it a second). Each tile is cut once per built units
-    and kept (the last ``cache_tiles``).
+    and kept (the last ``cache_tiles``; 0 keeps none).
 
     Examples
     --------
@@ -280,27 +296,18 @@ class UnitTiles:
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = settings["tiles"]
-        self._layers: dict[int, tuple[Any, TileLayer, int]] = {}
-        self._tiles: OrderedDict[tuple[int, int, int, int], bytes] = OrderedDict()
+        self._layers = PerUnits()
+        self._tiles = TileCache(size=int(self.settings["cache_tiles"]))
         self._serial = itertools.count()
-        self._lock = threading.Lock()
 
     def layer(self, units: Any) -> tuple[TileLayer, int]:
         """The units ready for tiling, and the serial number their tiles are kept under."""
-        with self._lock:
-            kept = self._layers.get(id(units))
-            if kept is not None and kept[0] is units:
-                return kept[1], kept[2]
-        u = units.units
-        frame = gpd.GeoDataFrame({"unit": np.arange(len(u))}, geometry=u.geometry.values,
-                                 crs=u.crs)
-        layer = TileLayer.build("units", frame, properties=["unit"])
-        with self._lock:
-            if len(self._layers) >= UNITS_KEPT:
-                self._layers.pop(next(iter(self._layers)))
-            serial = next(self._serial)
-            self._layers[id(units)] = (units, layer, serial)
-        return layer, serial
+        def make(u: Any) -> tuple[TileLayer, int]:
+            frame = gpd.GeoDataFrame({"unit": np.arange(len(u.units))},
+                                     geometry=u.units.geometry.values, crs=u.units.crs)
+            return TileLayer.build("units", frame, properties=["unit"]), next(self._serial)
+        kept: tuple[TileLayer, int] = self._layers.get(units, make)
+        return kept
 
     def tile(self, units: Any, z: int, x: int, y: int) -> bytes:
         """The encoded tile ``z/x/y`` of ``units`` (an
@@ -316,19 +323,13 @@ class UnitTiles:
         check_tile(z, x, y, max_zoom=int(self.settings["units_max_zoom"]))
         layer, serial = self.layer(units)
         key = (serial, z, x, y)
-        with self._lock:
-            data = self._tiles.get(key)
-            if data is not None:
-                self._tiles.move_to_end(key)
-                return data
-        data = layer.tile(z, x, y, extent=int(self.settings["extent"]),
-                          buffer=int(self.settings["buffer"]),
-                          simplify=float(self.settings["simplify"]))
-        with self._lock:
-            self._tiles[key] = data
-            while len(self._tiles) > max(1, int(self.settings["cache_tiles"])):
-                self._tiles.popitem(last=False)
-        return self._tiles.get(key, data)
+        data = self._tiles.get(key)
+        if data is None:
+            data = layer.tile(z, x, y, extent=int(self.settings["extent"]),
+                              buffer=int(self.settings["buffer"]),
+                              simplify=float(self.settings["simplify"]))
+            self._tiles.put(key, data)
+        return data
 
 
 @router.get("/planner/plans/{plan_id}/units/tiles/{z}/{x}/{y}", dependencies=_NONE,

@@ -31,7 +31,6 @@ Examples
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,6 +46,7 @@ from beatgrid.gis.io.pg_tiles import postgis_tile, table_columns
 from beatgrid.gis.io.postgis import PostGISStore
 from beatgrid.gis.io.store import Store
 from beatgrid.gis.io.writing import DERIVED_LAYERS, BBox, Frame
+from beatgrid.gis.tiles.cache import TileCache
 from beatgrid.gis.tiles.grid import check_tile, tile_resolution
 from beatgrid.gis.tiles.mvt import TileLayer
 from beatgrid.gis.tiles.settings import default_tile_settings, layer_choice
@@ -258,8 +258,7 @@ class Snapshot:
         self.reader = reader
         self.state = state
         self._once = _Once()
-        self._tiles: OrderedDict[tuple[str, int, int, int], bytes] = OrderedDict()
-        self._tiles_lock = threading.Lock()
+        self._tiles = TileCache(size=int(reader.settings["tiles"]["cache_tiles"]))
 
     @property
     def store(self) -> Store:
@@ -333,11 +332,9 @@ class Snapshot:
             raise NotFoundError(f"layer {name!r} is not a layer with geometry in the project",
                                 fix="use one of: " + (", ".join(self.collections) or "(none)"))
         key = (name, z, x, y)
-        with self._tiles_lock:
-            cached = self._tiles.get(key)
-            if cached is not None:
-                self._tiles.move_to_end(key)
-                return cached
+        cached = self._tiles.get(key)
+        if cached is not None:
+            return cached
         choice = layer_choice(settings, name)
         if z < choice.min_zoom:
             data = b""
@@ -349,11 +346,7 @@ class Snapshot:
                 name, layer.frame, properties=choice.properties))
             data = tiler.tile(z, x, y, extent=tiles["extent"], buffer=tiles["buffer"],
                               simplify=tiles["simplify"])
-        if tiles["cache_tiles"] > 0:
-            with self._tiles_lock:
-                self._tiles[key] = data
-                while len(self._tiles) > tiles["cache_tiles"]:
-                    self._tiles.popitem(last=False)
+        self._tiles.put(key, data)
         return data
 
     def _postgis_tile(self, name: str, z: int, x: int, y: int,

@@ -354,8 +354,7 @@ export function showUnits(map, units, colourOf, { badOf = null, prefix = "units-
   if (src && src.tiles && src.tiles[0] === url) {
     map.removeFeatureState({ source: "units", sourceLayer: "units" });
   } else {
-    for (const layer of unitLayers(prefix, "units")) if (map.getLayer(layer.id)) map.removeLayer(layer.id);
-    if (src) map.removeSource("units");
+    hideUnits(map, prefix);
     map.addSource("units", { type: "vector", tiles: [url], maxzoom: unitsMaxZoom, promoteId: "unit" });
     // the fill now; the hatch once the fill is on screen (addUnitHatch): drawing both
     // at once made the first render of 10,000 units half a second later
