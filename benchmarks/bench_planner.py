@@ -4,7 +4,10 @@ A project holding one community of ``--buildings`` buildings (the one-big-commun
 generator of the grid tests) and a draft made from a binned assignment (about 400
 households per grid, as in ``bench_service.py``'s ``edit`` section), served by a real ``beatgrid serve``
 (uvicorn, local mode) on a free port, driven by Debian's Chromium through Playwright
-at 1366x768:
+at 1366x768. Chromium is started as the PDF report starts it
+(``beatgrid.layers.report_pdf.LAUNCH_ARGS``): without its address bar's pop-up, a page
+of its own that headless Chromium 156 otherwise builds in every new window (each load
+here is a new window), about 3 s of CPU beside the planner's first render on 2 cores:
 
 ``first render``  the page opened on the draft (``/#c=C000&plan=ID``) until its units
                   are drawn coloured by grid with the first rows of the totals beside
@@ -54,8 +57,9 @@ from bench_servers import binned_assignment, editing_server  # noqa: E402
 from grid_fixtures import big_community  # noqa: E402
 
 from beatgrid.gis import Project  # noqa: E402
+from beatgrid.layers.report_pdf import LAUNCH_ARGS as REPORT_LAUNCH_ARGS  # noqa: E402
 
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LAUNCH_ARGS = list(REPORT_LAUNCH_ARGS)  # Debian's Chromium, as the PDF report starts it
 VIEWPORT = {"width": 1366, "height": 768}
 #: Brush radius of the strokes (px); the map is zoomed to put ``--units`` units under it.
 BRUSH_PX = 60

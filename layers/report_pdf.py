@@ -26,8 +26,13 @@ __all__ = ["print_pdf", "find_chromium", "LAUNCH_ARGS", "CHROMIUM_ENV"]
 CHROMIUM_ENV = "BEATGRID_CHROMIUM"
 #: Names tried on the path when :data:`CHROMIUM_ENV` is not set.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-#: Chromium's arguments: headless, no sandbox (containers), no GPU, no background traffic.
-LAUNCH_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking")
+#: Chromium's arguments: headless, no sandbox (containers), no GPU, no background traffic,
+#: and not its address bar's pop-up: headless Chromium 156 builds that pop-up (a page of
+#: its own, ``chrome://omnibox-popup.top-chrome``: a second renderer process, about 3 s of
+#: CPU and 160 MB) in every new window, beside the page printed. (Chromium ignores the
+#: names of features it does not have.)
+LAUNCH_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup")
 #: Longest wait for the page to load and print, in milliseconds.
 TIMEOUT_MS = 60_000
 #: Request schemes the printed page may use (everything else is aborted).

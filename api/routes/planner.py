@@ -190,18 +190,27 @@ class PerUnits:
     def __init__(self) -> None:
         self._kept: dict[int, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
+        self._making = threading.Lock()  # one make at a time: the map asks for 4 tiles at once
+
+    def _find(self, units: Any) -> Any:
+        with self._lock:
+            kept = self._kept.get(id(units))
+        return kept[1] if kept is not None and kept[0] is units else None
 
     def get(self, units: Any, make: Callable[[Any], Any]) -> Any:
         """The value kept for ``units``, made by ``make(units)`` the first time."""
-        with self._lock:
-            kept = self._kept.get(id(units))
-            if kept is not None and kept[0] is units:
-                return kept[1]
-        value = make(units)
-        with self._lock:
-            if len(self._kept) >= UNITS_KEPT:
-                self._kept.pop(next(iter(self._kept)))
-            self._kept[id(units)] = (units, value)
+        value = self._find(units)
+        if value is not None:
+            return value
+        with self._making:
+            value = self._find(units)
+            if value is not None:
+                return value
+            value = make(units)
+            with self._lock:
+                if len(self._kept) >= UNITS_KEPT:
+                    self._kept.pop(next(iter(self._kept)))
+                self._kept[id(units)] = (units, value)
         return value
 
 

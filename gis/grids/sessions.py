@@ -46,6 +46,7 @@ from beatgrid.gis.errors import ConflictError
 from beatgrid.gis.grids.editing import PlanEditor
 from beatgrid.gis.grids.results import SavedEdit
 from beatgrid.gis.grids.workflow import GridPlanning
+from beatgrid.gis.keyed_locks import KeyedLocks
 
 #: Sessions kept by default.
 MAX_SESSIONS = 16
@@ -119,7 +120,7 @@ class EditingSessions:
         self.size = size
         self.stale_fix = stale_fix
         self._sessions: OrderedDict[tuple[str, str], EditingSession] = OrderedDict()
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._key_lock = KeyedLocks()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -128,10 +129,6 @@ class EditingSessions:
     def state(self) -> Hashable:
         """The current state of the project's store."""
         return self.planning.project.store.state()
-
-    def _key_lock(self, key: tuple[str, str]) -> threading.Lock:
-        with self._lock:
-            return self._locks.setdefault(key, threading.Lock())
 
     @contextlib.contextmanager
     def open(self, community_id: str, *, editing: bool, owner: str = "local"

@@ -42,6 +42,7 @@ from beatgrid.gis.grids.editing import PlanEditor
 from beatgrid.gis.grids.partition import generate_grids
 from beatgrid.gis.grids.plan import previous_unit_grid
 from beatgrid.gis.grids.units import AtomicUnits, build_units
+from beatgrid.gis.keyed_locks import KeyedLocks
 from beatgrid.gis.plans import ledger
 from beatgrid.gis.plans.exchange import (PlanComparison, assignment_state, compare_plans,
                                          export_assignment)
@@ -70,6 +71,8 @@ class PlanBook:
         self._units: dict[tuple[Any, str], AtomicUnits] = {}
         self._editors: dict[int, tuple[int, PlanEditor, PlanState]] = {}
         self._guard = threading.RLock()
+        #: built once per key: concurrent requests for the same units or editor wait
+        self._building = KeyedLocks()
 
     def __repr__(self) -> str:
         return f"PlanBook({self.project.location!r})"
@@ -100,14 +103,19 @@ class PlanBook:
             cached = self._units.get(key)
         if cached is not None:
             return cached
-        self.project_community(community_id)
-        layers = self.project.read(["communities", "streets", "buildings", "estates"])
-        units = build_units(layers["communities"], layers["streets"], layers["buildings"],
-                            estates=layers["estates"], settings=self.project.config.grids,
-                            community_ids=[community_id])
-        with self._guard:
-            self._units = {k: v for k, v in self._units.items() if k[0] == key[0]}
-            self._units[key] = units
+        with self._building(("units", key[1])):  # one build; the others wait for it
+            with self._guard:
+                cached = self._units.get(key)
+            if cached is not None:
+                return cached
+            self.project_community(community_id)
+            layers = self.project.read(["communities", "streets", "buildings", "estates"])
+            units = build_units(layers["communities"], layers["streets"], layers["buildings"],
+                                estates=layers["estates"], settings=self.project.config.grids,
+                                community_ids=[community_id])
+            with self._guard:
+                self._units = {k: v for k, v in self._units.items() if k[0] == key[0]}
+                self._units[key] = units
         return units
 
     def project_community(self, community_id: str) -> None:
@@ -121,16 +129,23 @@ class PlanBook:
         return self.project.layer("communities").crs
 
     def _editor(self, conn: Any, plan: Mapping[str, Any]) -> tuple[PlanEditor, PlanState]:
+        plan_id, version = int(plan["id"]), int(plan["version"])
         with self._guard:
-            cached = self._editors.get(int(plan["id"]))
-        if cached is not None and cached[0] == int(plan["version"]):
+            cached = self._editors.get(plan_id)
+        if cached is not None and cached[0] == version:
             return cached[1], cached[2]
-        units = self.units(plan["community_id"])
-        steps = ledger.steps_upto(conn, int(plan["id"]), int(plan["head"]))
-        state = state_at(steps, units, fingerprint=units_fingerprint(units))
-        editor = editor_from_state(state, units, band=self.band,
-                                   settings=self.project.config.grids, crs=self._crs())
-        self._remember(int(plan["id"]), int(plan["version"]), editor, state)
+        # one build per plan (then the units' lock, never the other way round)
+        with self._building(("editor", plan_id)):
+            with self._guard:
+                cached = self._editors.get(plan_id)
+            if cached is not None and cached[0] == version:
+                return cached[1], cached[2]
+            units = self.units(plan["community_id"])
+            steps = ledger.steps_upto(conn, plan_id, int(plan["head"]))
+            state = state_at(steps, units, fingerprint=units_fingerprint(units))
+            editor = editor_from_state(state, units, band=self.band,
+                                       settings=self.project.config.grids, crs=self._crs())
+            self._remember(plan_id, version, editor, state)
         return editor, state
 
     def _remember(self, plan_id: int, version: int, editor: PlanEditor, state: PlanState

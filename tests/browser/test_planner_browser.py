@@ -24,10 +24,12 @@ from pathlib import Path
 
 import pytest
 
+from beatgrid.layers.report_pdf import LAUNCH_ARGS as REPORT_LAUNCH_ARGS
+
 pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-geodata" / "ningbo-jiangbei.gpkg"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LAUNCH_ARGS = list(REPORT_LAUNCH_ARGS)  # Debian's Chromium, as the PDF report starts it
 PLANNER = ("planner1", "planner-pass-1")
 VIEWER = ("viewer1", "viewer-pass-1")
 COMMUNITY = "C05"

@@ -23,10 +23,11 @@ import pytest
 import shapely
 
 from beatgrid.layers import base, style
+from beatgrid.layers.report_pdf import LAUNCH_ARGS as REPORT_LAUNCH_ARGS
 
 pytestmark = pytest.mark.browser
 
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LAUNCH_ARGS = list(REPORT_LAUNCH_ARGS)  # Debian's Chromium, as the PDF report starts it
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 SCREENSHOT_DIR = Path(os.environ.get("BEATGRID_SCREENSHOT_DIR")
                       or Path(tempfile.gettempdir()) / "beatgrid-screenshots")
