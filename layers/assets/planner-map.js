@@ -252,21 +252,32 @@ function hatch(size, colour, width) {
 }
 
 // -- the map -------------------------------------------------------------------------------
-const colourExpr = (key) => ["match", ["coalesce", key, -1],
-  ...PALETTE.flatMap((c, k) => [k, c]), UNASSIGNED];
+/** ``#rrggbb`` with alpha ``a``, as ``rgba()``. */
+const rgba = (hex, a) => `rgba(${[1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)).join(",")},${a})`;
+/** The colour of grid colour index ``key`` (-1 or null: no grid), of alpha ``a``. */
+const colourExpr = (key, a) => ["match", ["coalesce", key, -1],
+  ...PALETTE.flatMap((c, k) => [k, rgba(c, a)]), rgba(UNASSIGNED, a)];
 const on = (name) => ["==", ["coalesce", ["feature-state", name], 0], 1];
+/** Alpha of a unit in a stroke not yet answered (the others: ``unitLayers``' opacity). */
+const PENDING_ALPHA = 0.95;
 
 export function unitLayers(prefix, source, { opacity = 0.72 } = {}) {
   // two layers over every unit: the fill (white outlines from UNIT_OUTLINE_ZOOM), and
   // the hatch where the state ``bad`` is 1 (added after the fill is on screen:
-  // addUnitHatch); a unit whose colour is not set yet is not drawn
+  // addUnitHatch); a unit whose colour is not set yet is transparent. The fill's
+  // translucency is in its colour, so that its ``fill-opacity`` is a constant: 0 while
+  // the units' tiles load before their colours are known (``prepareUnits``: MapLibre
+  // then skips the layer), 1 once they are (``showUnits``), without laying the tiles
+  // out again.
   const common = { source, "source-layer": "units" };
+  const c = ["feature-state", "c"];
   return [
     { id: prefix + "fill", type: "fill", ...common, paint: {
-      "fill-color": colourExpr(["feature-state", "c"]),
-      "fill-outline-color": "#ffffff",
+      "fill-color": ["case", ["==", c, null], "rgba(0,0,0,0)", on("pend"),
+        colourExpr(c, PENDING_ALPHA), colourExpr(c, opacity)],
+      "fill-outline-color": rgba("#ffffff", opacity),
       "fill-antialias": ["step", ["zoom"], false, UNIT_OUTLINE_ZOOM, true],
-      "fill-opacity": ["case", ["==", ["feature-state", "c"], null], 0, on("pend"), 0.95, opacity] } },
+      "fill-opacity": 1 } },
     { id: prefix + "hatch", type: "fill", ...common, paint: {
       "fill-pattern": "bg-hatch", "fill-opacity": ["case", on("bad"), 1, 0] } },
   ];
@@ -313,7 +324,9 @@ export function createMap(container, { bounds, basemap, interactive = true } = {
     map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
   }
   map.on("error", (e) => console.error("map error:", e && e.error ? e.error.message : e));
-  READY.set(map, new Promise((resolve) => map.once("load", () => {
+  // ready once the style is: layers and sources may be added (the first frame and the
+  // empty background sources come later, and need not be waited for)
+  READY.set(map, new Promise((resolve) => map.once("style.load", () => {
     map.addImage("bg-hatch", hatch(10, "rgba(0,0,0,0.75)", 1.6));
     resolve();
   })));
@@ -324,7 +337,8 @@ export function empty() { return { type: "FeatureCollection", features: [] }; }
 
 const READY = new WeakMap();
 
-/** Resolves once the map's style has loaded (at once afterwards). */
+/** Resolves once the map's style has loaded (at once afterwards): sources and layers
+ *  may be added. */
 export function whenLoaded(map) { return READY.get(map); }
 
 /** Put the background layers (boundary, streets, buildings) above the units' fill. */
@@ -345,24 +359,39 @@ export function unitTiles(planId) {
     .replace(/%7B/g, "{").replace(/%7D/g, "}");
 }
 
+/**
+ * The tiles of plan ``planId``'s units asked for now, drawn only once ``showUnits`` has
+ * coloured them: a page opened on a plan (its number in the address) loads them while
+ * the plan itself is read (the fill is there, with ``fill-opacity`` 0).
+ */
+export function prepareUnits(map, planId, prefix = "units-") {
+  const url = unitTiles(planId);
+  const src = map.getSource("units");
+  if (src && src.tiles && src.tiles[0] === url) return;
+  hideUnits(map, prefix);
+  map.addSource("units", { type: "vector", tiles: [url], maxzoom: unitsMaxZoom, promoteId: "unit" });
+  // the fill now; the hatch once the fill is on screen (addUnitHatch): drawing both
+  // at once made the first render of 10,000 units half a second later
+  const fill = unitLayers(prefix, "units")[0];
+  map.addLayer({ ...fill, paint: { ...fill.paint, "fill-opacity": 0 } }, unitsBefore(map));
+}
+
 /** Units of a plan on a map (replacing the ones shown): the tiles of plan
  *  ``units.planId``, each unit coloured ``colourOf(grid)`` and hatched where
  *  ``badOf(grid)`` (feature state). */
 export function showUnits(map, units, colourOf, { badOf = null, prefix = "units-" } = {}) {
-  const url = unitTiles(units.planId);
   const src = map.getSource("units");
-  if (src && src.tiles && src.tiles[0] === url) {
+  if (src && src.tiles && src.tiles[0] === unitTiles(units.planId)) {
     map.removeFeatureState({ source: "units", sourceLayer: "units" });
   } else {
-    hideUnits(map, prefix);
-    map.addSource("units", { type: "vector", tiles: [url], maxzoom: unitsMaxZoom, promoteId: "unit" });
-    // the fill now; the hatch once the fill is on screen (addUnitHatch): drawing both
-    // at once made the first render of 10,000 units half a second later
-    map.addLayer(unitLayers(prefix, "units")[0], unitsBefore(map));
+    prepareUnits(map, units.planId, prefix);
   }
   for (let i = 0; i < units.n; i++) {
     const g = units.grid[i];
     setUnitState(map, i, { c: g === null ? -1 : colourOf(g), bad: g !== null && badOf && badOf(g) ? 1 : 0 });
+  }
+  if (map.getPaintProperty(prefix + "fill", "fill-opacity") !== 1) {
+    map.setPaintProperty(prefix + "fill", "fill-opacity", 1);
   }
 }
 
