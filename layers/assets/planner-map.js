@@ -279,7 +279,9 @@ export function unitLayers(prefix, source, { opacity = 0.72 } = {}) {
       "fill-antialias": ["step", ["zoom"], false, UNIT_OUTLINE_ZOOM, true],
       "fill-opacity": 1 } },
     { id: prefix + "hatch", type: "fill", ...common, paint: {
-      "fill-pattern": "bg-hatch", "fill-opacity": ["case", on("bad"), 1, 0] } },
+      // (no outlines: drawn with the pattern round 10,000 units they cost SwiftShader
+      // 0.2 s a frame over a whole community, a third of the frame)
+      "fill-pattern": "bg-hatch", "fill-antialias": false, "fill-opacity": ["case", on("bad"), 1, 0] } },
   ];
 }
 
