@@ -25,6 +25,7 @@ beatgrid.gis.errors.AuthenticationError: wrong user name or password Fix: check 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -48,8 +49,14 @@ __all__ = ["Accounts", "Role", "User", "check_role"]
 MIN_PASSWORD = 8
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@\-\u4e00-\u9fff]{1,64}$")
 _HASHER = PasswordHasher()
-#: A hash verified when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash verified when the name is unknown, so that a wrong name takes as long as a
+    wrong password (made on first use: hashing takes 0.2 s, which every command paid at
+    import)."""
+    return _HASHER.hash("not a password of anyone")
 
 
 class Role(IntEnum):
@@ -227,7 +234,7 @@ class Accounts:
         self._ready()
         with self.records.reading() as conn:
             row = conn.execute(sa.select(USERS).where(USERS.c.name == name)).first()
-        digest = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+        digest = row.password_hash if row is not None and row.password_hash else _dummy_hash()
         try:
             _HASHER.verify(digest, password)
             ok = row is not None and bool(row.password_hash) and not row.disabled

@@ -20,8 +20,6 @@ from beatgrid.gis.errors import NotFoundError
 from beatgrid.gis.policing.policy import policy_sections
 from beatgrid.gis.project import Project
 from beatgrid.layers.leadership import PROPOSAL_CAMERAS, PROPOSAL_ESTATES, leadership_summary
-from beatgrid.layers.report import check_out, write_report
-from beatgrid.layers.report_charts import percent
 from beatgrid.layers.report_i18n import LANGS
 
 #: ``--proposals``: old estates per station given new cameras, 0 = none.
@@ -61,6 +59,10 @@ def register(sub: Any) -> None:
 
 def run_report(args: argparse.Namespace) -> int:
     """``beatgrid report``: compute the summary, write the report, print the key figures."""
+    # imported here: matplotlib takes 0.7 s to import, which every other command paid
+    from beatgrid.layers.report import check_out, write_report
+    from beatgrid.layers.report_charts import percent
+
     check_out(args.out)
     project = Project.open(args.project, coverage=args.settings,
                            **policy_sections(args.policy))
