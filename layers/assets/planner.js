@@ -81,11 +81,6 @@ async function start() {
   fillStations();
   const c = h.get("c") || "";
   if (c && S.communities.some((f) => f.properties.id === c)) {
-    if (wanted) {
-      // the map fitted to the community and its tiles asked for while the plan is read
-      showCommunity(S.communities.find((f) => f.properties.id === c));
-      S.mapReady.then(() => { if (!S.units && S.me) prepareUnits(S.map, wanted); });
-    }
     await pickCommunity(c, wanted);
   } else {
     say(t("pick_prompt"));
@@ -132,6 +127,9 @@ async function pickCommunity(id, planId) {
   $("station").value = S.station;
   fillCommunities();
   showCommunity(f);
+  if (planId) {  // the plan named in the address: its units' tiles asked for while it is read
+    S.mapReady.then(() => { if (!S.units) prepareUnits(S.map, planId); });
+  }
   await loadPlans(planId);
 }
 
